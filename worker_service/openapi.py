@@ -1,0 +1,164 @@
+"""The OpenAPI 3 description of the worker's endpoints (contract section 3).
+
+One table of operations; `/openapi.json` publishes the ones the running app actually serves, so the
+description never claims an endpoint that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ISO = {"type": "string", "format": "date-time"}
+ERROR = {
+    "type": "object",
+    "required": ["status", "error", "message"],
+    "properties": {"status": {"const": "error"}, "error": {"type": "string"}, "message": {"type": "string"}},
+}
+SESSION_ID = {"type": "string", "pattern": r"^special_\d{1,6}_\d{8}_\d{4}$"}
+NEED_ID = {"type": "string", "pattern": r"^need_[A-Za-z0-9]{1,40}$"}
+PLAN = {
+    "type": "object",
+    "required": ["windows", "charging_start", "charging_end", "send_schedule_at", "energy_kwh", "estimated_cost",
+                 "currency", "feasible"],
+    "properties": {
+        "windows": {"type": "array", "items": {"type": "object", "properties": {"start": ISO, "end": ISO}}},
+        "charging_start": {"type": ["string", "null"]},
+        "charging_end": {"type": ["string", "null"]},
+        "send_schedule_at": {"type": ["string", "null"]},
+        "energy_kwh": {"type": "number"},
+        "estimated_cost": {"type": "number"},
+        "currency": {"type": "string"},
+        "feasible": {"type": "boolean"},
+    },
+}
+OBJECT = {"type": "object"}
+SESSION_BODY = {
+    "type": "object",
+    "required": ["session_id"],
+    "properties": {"session_id": SESSION_ID},
+    "additionalProperties": True,
+}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok: dict[str, Any], *, body: dict[str, Any] | None = None, body_required: bool = True,
+        ok_status: str = "200", extra: dict[str, Any] | None = None, public: bool = False) -> dict[str, Any]:
+    responses: dict[str, Any] = {ok_status: _json(ok)}
+    if not public:
+        responses["401"] = _json(ERROR, "No or malformed credentials")
+        responses["403"] = _json(ERROR, "Credentials not allowed")
+    if body is not None:
+        responses["400"] = _json(ERROR, "Invalid request")
+    responses.update(extra or {})
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if body is not None:
+        operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body}}}
+    if public:
+        operation["security"] = []
+    return operation
+
+
+# (flask rule, method) -> operation
+OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("/health", "get"): _op("Liveness and token-chain health; no Tesla or cloud calls",
+                           {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok", "degraded"]}}},
+                           public=True),
+    ("/get-token", "get"): _op(
+        "A valid Tesla access token (refreshed first when under 5 minutes remain)",
+        {"type": "object", "required": ["status", "access_token", "remaining_minutes", "architecture"]},
+        extra={"503": _json(ERROR, "Tokens unavailable")},
+    ),
+    ("/refresh-tokens", "post"): _op(
+        "Refresh the Tesla tokens now (at most once per 60 s)",
+        {"type": "object", "required": ["success"]},
+        body={"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}}},
+        body_required=False,
+        extra={"429": _json({"type": "object", "required": ["success", "message"]}, "Rate limit"),
+               "503": _json(ERROR, "Tokens unavailable")},
+    ),
+    ("/scout-trigger", "post"): _op(
+        "The normal OFF PEAK cycle for a vehicle the scout saw change state",
+        OBJECT,
+        body={"type": "object", "properties": {"reason": {"type": "string"}, "vin": {"type": "string"}}},
+        body_required=False,
+        extra={"502": _json(ERROR, "Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/run-cycle", "post"): _op(
+        "The nightly failsafe cycle; may wake the vehicle once",
+        OBJECT,
+        extra={"502": _json(ERROR, "Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/daily-special-charging-check", "post"): _op(
+        "Plan every pending special-charging need in the horizon; create sessions and jobs",
+        {"type": "object", "required": ["status", "sessions"]},
+        extra={"502": _json(ERROR, "Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/send-special-schedule", "post"): _op(
+        "Wake the car, set the session's limit and schedule (one-shot job target)",
+        OBJECT, body=SESSION_BODY,
+        extra={"404": _json(ERROR, "Unknown session"), "502": _json(ERROR, "Tesla unavailable"),
+               "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/cleanup-single-session", "post"): _op(
+        "Restore the original limit, remove the schedule, complete the session (one-shot job target)",
+        OBJECT, body=SESSION_BODY,
+        extra={"404": _json(ERROR, "Unknown session"), "502": _json(ERROR, "Tesla unavailable"),
+               "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/special-charging-needs", "post"): _op(
+        "Register a special-charging need",
+        {"type": "object", "required": ["status", "need"]},
+        body={"type": "object", "required": ["target_soc", "departure"],
+              "properties": {"target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
+                             "departure": ISO, "vin": {"type": "string"}}},
+        ok_status="201",
+    ),
+    ("/special-charging-needs", "get"): _op("List special-charging needs",
+                                             {"type": "object", "required": ["needs"]}),
+    ("/special-charging-needs/<need_id>", "delete"): _op(
+        "Cancel a need (and its session and jobs)", OBJECT, extra={"404": _json(ERROR, "Unknown need"),
+                                                                   "400": _json(ERROR, "Invalid id")}),
+    ("/special-charging-sessions", "get"): _op("List sessions", {"type": "object", "required": ["sessions"]}),
+    ("/special-charging-sessions/<session_id>", "get"): _op(
+        "One session", {"type": "object", "required": ["session"]},
+        extra={"404": _json(ERROR, "Unknown session"), "400": _json(ERROR, "Invalid id")}),
+    ("/scheduler-jobs", "get"): _op("The dynamic jobs as the backend holds them",
+                                    {"type": "object", "required": ["jobs"]}),
+    ("/plan-preview", "post"): _op(
+        "The plan the planner would make, with no side effects",
+        {"type": "object", "required": ["plan"], "properties": {"plan": PLAN}},
+        body={"type": "object", "required": ["target_soc", "departure"],
+              "properties": {"target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
+                             "departure": ISO, "current_soc": {"type": "number", "minimum": 0, "maximum": 100},
+                             "now": ISO}},
+        extra={"502": _json(ERROR, "Price source or Tesla unavailable"),
+               "503": _json(ERROR, "Dependency unavailable")},
+    ),
+    ("/openapi.json", "get"): _op("This description", OBJECT),
+}
+
+
+def build_spec(served: set[tuple[str, str]]) -> dict[str, Any]:
+    """The OpenAPI document for the (rule, method) pairs the app serves."""
+    paths: dict[str, Any] = {}
+    for (rule, method), operation in OPERATIONS.items():
+        if (rule, method) not in served:
+            continue
+        path = rule.replace("<", "{").replace(">", "}")
+        item = paths.setdefault(path, {})
+        op = dict(operation)
+        if "<need_id>" in rule:
+            op["parameters"] = [{"name": "need_id", "in": "path", "required": True, "schema": NEED_ID}]
+        if "<session_id>" in rule:
+            op["parameters"] = [{"name": "session_id", "in": "path", "required": True, "schema": SESSION_ID}]
+        item[method] = op
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "tesla-offpeak worker", "version": "1.0.0"},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    }
