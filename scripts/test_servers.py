@@ -65,10 +65,17 @@ def start() -> int:
         fs_port = _free_port()
         firestore = subprocess.Popen(
             [
-                "java", "-cp", str(JAR), "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
-                "start", "--host=127.0.0.1", f"--port={fs_port}",
+                "java",
+                "-cp",
+                str(JAR),
+                "com.google.cloud.datastore.emulator.firestore.CloudFirestore",
+                "start",
+                "--host=127.0.0.1",
+                f"--port={fs_port}",
             ],
-            stdout=log_handle, stderr=log_handle, start_new_session=True,
+            stdout=log_handle,
+            stderr=log_handle,
+            start_new_session=True,
         )
         pids.append(firestore.pid)
         if not _wait_http(f"http://127.0.0.1:{fs_port}/", 60):
@@ -87,7 +94,9 @@ def start() -> int:
     drongo_bin = Path(sys.executable).parent / "drongo"
     drongo = subprocess.Popen(
         [str(drongo_bin), "server", "--host", "127.0.0.1", "--port", str(drongo_port)],
-        stdout=log_handle, stderr=log_handle, start_new_session=True,
+        stdout=log_handle,
+        stderr=log_handle,
+        start_new_session=True,
     )
     pids.append(drongo.pid)
     if not _wait_http(f"http://127.0.0.1:{drongo_port}/drongo/health", 30):

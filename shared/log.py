@@ -27,7 +27,8 @@ _TOKEN_PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"(?i)((?:access|refresh|id)_token[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]{4,}"),
     re.compile(r"(?i)((?:client_secret|password|api_token|secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]{4,}"),
-    re.compile(r"\b[A-Za-z0-9_-]{40,}\b"),
+    # Long opaque strings (Tesla refresh tokens); our own job and session names are not secrets.
+    re.compile(r"(?<![A-Za-z0-9_-])(?!special[-_])[A-Za-z0-9_-]{40,}(?![A-Za-z0-9_-])"),
 ]
 _known_secrets: set[str] = set()
 _secrets_lock = threading.Lock()

@@ -39,9 +39,7 @@ class DocumentStore(Protocol):
         """All documents of the collection whose fields equal every `where` item, ordered by id."""
         ...
 
-    def update(
-        self, collection: str, doc_id: str, fn: Callable[[Document | None], Document | None]
-    ) -> Document | None:
+    def update(self, collection: str, doc_id: str, fn: Callable[[Document | None], Document | None]) -> Document | None:
         """Atomically read the document, call fn(current) and write what it returns.
 
         fn returning None writes nothing. fn may run more than once under contention (Firestore

@@ -122,7 +122,9 @@ class _Reader:
             raise ConfigError(f"{name} must be one of {', '.join(options)}")
         return lookup[value.lower()]
 
-    def number(self, name: str, default: float | None, *, low: float | None = None, high: float | None = None) -> float | None:
+    def number(
+        self, name: str, default: float | None, *, low: float | None = None, high: float | None = None
+    ) -> float | None:
         value = self.raw(name)
         if value is None:
             return default
@@ -132,7 +134,7 @@ class _Reader:
             raise ConfigError(f"{name} must be a number") from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ConfigError(f"{name} must be a finite number")
-        if low is not None and number < low or high is not None and number > high:
+        if (low is not None and number < low) or (high is not None and number > high):
             raise ConfigError(f"{name} must be between {low} and {high}")
         return number
 
@@ -211,7 +213,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         raise ConfigError("OFFPEAK_API_URL is required when OFFPEAK_SOURCE=feed")
 
     overrides: dict[str, float] = {}
-    for name in (r.env.keys() if hasattr(r.env, "keys") else []):
+    for name in r.env.keys() if hasattr(r.env, "keys") else []:
         if name.startswith("OFFPEAK_PRICE_"):
             price = r.number(name, None, low=-10.0, high=100.0)
             if price is not None:

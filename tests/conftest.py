@@ -26,10 +26,7 @@ def _servers() -> dict[str, str]:
 
 
 def _missing(what: str) -> None:
-    message = (
-        f"{what} is not running: start the servers with `make test` "
-        "(or `python scripts/test_servers.py start`)"
-    )
+    message = f"{what} is not running: start the servers with `make test` (or `python scripts/test_servers.py start`)"
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message + " — CI=true requires the GCP adapter suites to run")
     pytest.skip(message)
@@ -68,7 +65,7 @@ def _reset_firestore(host: str) -> None:
     request = urllib.request.Request(
         f"http://{host}/emulator/v1/projects/{EMULATOR_PROJECT}/databases/(default)/documents", method="DELETE"
     )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback emulator
+    with urllib.request.urlopen(request, timeout=10):
         pass
 
 
@@ -82,5 +79,5 @@ def drongo(drongo_endpoint: str) -> Iterator[str]:
 
 def _reset_drongo(endpoint: str) -> None:
     request = urllib.request.Request(f"{endpoint}/drongo/reset", method="POST", data=json.dumps({}).encode())
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback stand-in
+    with urllib.request.urlopen(request, timeout=10):
         pass

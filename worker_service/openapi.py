@@ -18,8 +18,16 @@ SESSION_ID = {"type": "string", "pattern": r"^special_\d{1,6}_\d{8}_\d{4}$"}
 NEED_ID = {"type": "string", "pattern": r"^need_[A-Za-z0-9]{1,40}$"}
 PLAN = {
     "type": "object",
-    "required": ["windows", "charging_start", "charging_end", "send_schedule_at", "energy_kwh", "estimated_cost",
-                 "currency", "feasible"],
+    "required": [
+        "windows",
+        "charging_start",
+        "charging_end",
+        "send_schedule_at",
+        "energy_kwh",
+        "estimated_cost",
+        "currency",
+        "feasible",
+    ],
     "properties": {
         "windows": {"type": "array", "items": {"type": "object", "properties": {"start": ISO, "end": ISO}}},
         "charging_start": {"type": ["string", "null"]},
@@ -44,8 +52,16 @@ def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary: str, ok: dict[str, Any], *, body: dict[str, Any] | None = None, body_required: bool = True,
-        ok_status: str = "200", extra: dict[str, Any] | None = None, public: bool = False) -> dict[str, Any]:
+def _op(
+    summary: str,
+    ok: dict[str, Any],
+    *,
+    body: dict[str, Any] | None = None,
+    body_required: bool = True,
+    ok_status: str = "200",
+    extra: dict[str, Any] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
     responses: dict[str, Any] = {ok_status: _json(ok)}
     if not public:
         responses["401"] = _json(ERROR, "No or malformed credentials")
@@ -63,9 +79,11 @@ def _op(summary: str, ok: dict[str, Any], *, body: dict[str, Any] | None = None,
 
 # (flask rule, method) -> operation
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
-    ("/health", "get"): _op("Liveness and token-chain health; no Tesla or cloud calls",
-                           {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok", "degraded"]}}},
-                           public=True),
+    ("/health", "get"): _op(
+        "Liveness and token-chain health; no Tesla or cloud calls",
+        {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok", "degraded"]}}},
+        public=True,
+    ),
     ("/get-token", "get"): _op(
         "A valid Tesla access token (refreshed first when under 5 minutes remain)",
         {"type": "object", "required": ["status", "access_token", "remaining_minutes", "architecture"]},
@@ -76,8 +94,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         {"type": "object", "required": ["success"]},
         body={"type": "object", "properties": {"reason": {"type": "string", "maxLength": 200}}},
         body_required=False,
-        extra={"429": _json({"type": "object", "required": ["success", "message"]}, "Rate limit"),
-               "503": _json(ERROR, "Tokens unavailable")},
+        extra={
+            "429": _json({"type": "object", "required": ["success", "message"]}, "Rate limit"),
+            "503": _json(ERROR, "Tokens unavailable"),
+        },
     ),
     ("/scout-trigger", "post"): _op(
         "The normal OFF PEAK cycle for a vehicle the scout saw change state",
@@ -98,44 +118,67 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("/send-special-schedule", "post"): _op(
         "Wake the car, set the session's limit and schedule (one-shot job target)",
-        OBJECT, body=SESSION_BODY,
-        extra={"404": _json(ERROR, "Unknown session"), "502": _json(ERROR, "Tesla unavailable"),
-               "503": _json(ERROR, "Dependency unavailable")},
+        OBJECT,
+        body=SESSION_BODY,
+        extra={
+            "404": _json(ERROR, "Unknown session"),
+            "502": _json(ERROR, "Tesla unavailable"),
+            "503": _json(ERROR, "Dependency unavailable"),
+        },
     ),
     ("/cleanup-single-session", "post"): _op(
         "Restore the original limit, remove the schedule, complete the session (one-shot job target)",
-        OBJECT, body=SESSION_BODY,
-        extra={"404": _json(ERROR, "Unknown session"), "502": _json(ERROR, "Tesla unavailable"),
-               "503": _json(ERROR, "Dependency unavailable")},
+        OBJECT,
+        body=SESSION_BODY,
+        extra={
+            "404": _json(ERROR, "Unknown session"),
+            "502": _json(ERROR, "Tesla unavailable"),
+            "503": _json(ERROR, "Dependency unavailable"),
+        },
     ),
     ("/special-charging-needs", "post"): _op(
         "Register a special-charging need",
         {"type": "object", "required": ["status", "need"]},
-        body={"type": "object", "required": ["target_soc", "departure"],
-              "properties": {"target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
-                             "departure": ISO, "vin": {"type": "string"}}},
+        body={
+            "type": "object",
+            "required": ["target_soc", "departure"],
+            "properties": {
+                "target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
+                "departure": ISO,
+                "vin": {"type": "string"},
+            },
+        },
         ok_status="201",
     ),
-    ("/special-charging-needs", "get"): _op("List special-charging needs",
-                                             {"type": "object", "required": ["needs"]}),
+    ("/special-charging-needs", "get"): _op("List special-charging needs", {"type": "object", "required": ["needs"]}),
     ("/special-charging-needs/<need_id>", "delete"): _op(
-        "Cancel a need (and its session and jobs)", OBJECT, extra={"404": _json(ERROR, "Unknown need"),
-                                                                   "400": _json(ERROR, "Invalid id")}),
+        "Cancel a need (and its session and jobs)",
+        OBJECT,
+        extra={"404": _json(ERROR, "Unknown need"), "400": _json(ERROR, "Invalid id")},
+    ),
     ("/special-charging-sessions", "get"): _op("List sessions", {"type": "object", "required": ["sessions"]}),
     ("/special-charging-sessions/<session_id>", "get"): _op(
-        "One session", {"type": "object", "required": ["session"]},
-        extra={"404": _json(ERROR, "Unknown session"), "400": _json(ERROR, "Invalid id")}),
-    ("/scheduler-jobs", "get"): _op("The dynamic jobs as the backend holds them",
-                                    {"type": "object", "required": ["jobs"]}),
+        "One session",
+        {"type": "object", "required": ["session"]},
+        extra={"404": _json(ERROR, "Unknown session"), "400": _json(ERROR, "Invalid id")},
+    ),
+    ("/scheduler-jobs", "get"): _op(
+        "The dynamic jobs as the backend holds them", {"type": "object", "required": ["jobs"]}
+    ),
     ("/plan-preview", "post"): _op(
         "The plan the planner would make, with no side effects",
         {"type": "object", "required": ["plan"], "properties": {"plan": PLAN}},
-        body={"type": "object", "required": ["target_soc", "departure"],
-              "properties": {"target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
-                             "departure": ISO, "current_soc": {"type": "number", "minimum": 0, "maximum": 100},
-                             "now": ISO}},
-        extra={"502": _json(ERROR, "Price source or Tesla unavailable"),
-               "503": _json(ERROR, "Dependency unavailable")},
+        body={
+            "type": "object",
+            "required": ["target_soc", "departure"],
+            "properties": {
+                "target_soc": {"type": "integer", "minimum": 50, "maximum": 100},
+                "departure": ISO,
+                "current_soc": {"type": "number", "minimum": 0, "maximum": 100},
+                "now": ISO,
+            },
+        },
+        extra={"502": _json(ERROR, "Price source or Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
     ),
     ("/openapi.json", "get"): _op("This description", OBJECT),
 }

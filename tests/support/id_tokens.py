@@ -22,18 +22,36 @@ class TokenFactory:
         self._private_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ).decode()
-        self.public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        self.public_pem = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         self._signer = crypt.RSASigner.from_string(self._private_pem, key_id=KEY_ID)
 
     def certs(self) -> Mapping[str, str]:
         return {KEY_ID: self.public_pem}
 
-    def token(self, *, audience: str, email: str, issued_at: float, lifetime_s: int = 3600,
-              issuer: str = "https://accounts.google.com", **claims: Any) -> str:
-        payload = {"iss": issuer, "aud": audience, "email": email, "email_verified": True,
-                   "iat": int(issued_at), "exp": int(issued_at) + lifetime_s, "sub": "1234", **claims}
+    def token(
+        self,
+        *,
+        audience: str,
+        email: str,
+        issued_at: float,
+        lifetime_s: int = 3600,
+        issuer: str = "https://accounts.google.com",
+        **claims: Any,
+    ) -> str:
+        payload = {
+            "iss": issuer,
+            "aud": audience,
+            "email": email,
+            "email_verified": True,
+            "iat": int(issued_at),
+            "exp": int(issued_at) + lifetime_s,
+            "sub": "1234",
+            **claims,
+        }
         return jwt.encode(self._signer, payload).decode()
 
 
@@ -45,6 +63,7 @@ def strip_signature(token: str) -> str:
 
 def forged(claims: Mapping[str, Any]) -> str:
     """An unsigned token carrying any claims (what an attacker could send)."""
+
     def part(data: Mapping[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 

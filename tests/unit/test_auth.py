@@ -61,7 +61,9 @@ def test_a_token_stripped_by_cloud_run_is_checked_by_its_claims(factory: TokenFa
         ("other_key", Unauthorized),
     ],
 )
-def test_bad_id_tokens_are_refused(factory: TokenFactory, clock: ManualClock, kind: str, error: type[Exception]) -> None:
+def test_bad_id_tokens_are_refused(
+    factory: TokenFactory, clock: ManualClock, kind: str, error: type[Exception]
+) -> None:
     now = clock.now().timestamp()
     tokens = {
         "wrong_audience": lambda: factory.token(audience="https://other.run.app", email=SCOUT, issued_at=now),
@@ -69,8 +71,9 @@ def test_bad_id_tokens_are_refused(factory: TokenFactory, clock: ManualClock, ki
         "not_allowed_email": lambda: factory.token(audience=URL, email="x@evil.iam.gserviceaccount.com", issued_at=now),
         "expired": lambda: factory.token(audience=URL, email=SCOUT, issued_at=now - 7200),
         "not_google": lambda: factory.token(audience=URL, email=SCOUT, issued_at=now, issuer="https://evil.example"),
-        "forged_signature": lambda: forged({"iss": "https://accounts.google.com", "aud": URL, "email": SCOUT,
-                                           "exp": now + 3600, "iat": now}),
+        "forged_signature": lambda: forged(
+            {"iss": "https://accounts.google.com", "aud": URL, "email": SCOUT, "exp": now + 3600, "iat": now}
+        ),
         "other_key": lambda: TokenFactory().token(audience=URL, email=SCOUT, issued_at=now),
     }
     with pytest.raises(error):
@@ -78,7 +81,9 @@ def test_bad_id_tokens_are_refused(factory: TokenFactory, clock: ManualClock, ki
 
 
 @pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer", "Bearer a b", "Bearer not-a-jwt"])
-def test_missing_or_malformed_headers_are_unauthorized(factory: TokenFactory, clock: ManualClock, header: str | None) -> None:
+def test_missing_or_malformed_headers_are_unauthorized(
+    factory: TokenFactory, clock: ManualClock, header: str | None
+) -> None:
     with pytest.raises(Unauthorized):
         oidc(factory, clock).authenticate(header)
 

@@ -64,6 +64,13 @@ def test_tokens_and_registered_secrets_are_redacted_everywhere() -> None:
 def test_redact_keeps_ordinary_text() -> None:
     text = "session special_1_20261124_0700 at 1234.5 m from home, limit 80 %"
     assert redact(text) == text
+    job = "job special-cleanup-special-123456-20261124-0700 deleted"
+    assert redact(job) == job
+
+
+def test_long_opaque_tokens_are_redacted() -> None:
+    token = "EU_" + "a1b2c3d4" * 8
+    assert redact(f"refresh with {token} now") == "refresh with [REDACTED] now"
 
 
 def test_other_libraries_log_through_the_same_formatter() -> None:

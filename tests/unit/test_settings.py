@@ -38,8 +38,14 @@ def test_contract_defaults_on_the_local_backend(tmp_path: Path) -> None:
 
 
 def test_backend_defaults_to_gcp_on_cloud_run(tmp_path: Path) -> None:
-    env = base_env(tmp_path, K_SERVICE="worker", GOOGLE_CLOUD_PROJECT="p", TESLA_CLIENT_ID="c",
-                   WORKER_SERVICE_URL="https://w.run.app", WORKER_ALLOWED_INVOKERS="a@p.iam.gserviceaccount.com")
+    env = base_env(
+        tmp_path,
+        K_SERVICE="worker",
+        GOOGLE_CLOUD_PROJECT="p",
+        TESLA_CLIENT_ID="c",
+        WORKER_SERVICE_URL="https://w.run.app",
+        WORKER_ALLOWED_INVOKERS="a@p.iam.gserviceaccount.com",
+    )
     s = load_settings(env)
     assert s.backend == "gcp" and s.worker_auth_mode == "google-oidc"
     assert s.worker_allowed_invokers == ("a@p.iam.gserviceaccount.com",)
@@ -71,7 +77,9 @@ def test_local_shared_secret_is_generated_once_with_mode_0600(tmp_path: Path) ->
         ("WORKER_API_TOKEN", "short", "WORKER_API_TOKEN"),
     ],
 )
-def test_a_malformed_variable_fails_with_one_line_naming_it(tmp_path: Path, name: str, value: str, expected: str) -> None:
+def test_a_malformed_variable_fails_with_one_line_naming_it(
+    tmp_path: Path, name: str, value: str, expected: str
+) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings(base_env(tmp_path, **{name: value}))
     message = str(raised.value)
@@ -106,8 +114,14 @@ def test_secrets_are_not_in_the_repr(tmp_path: Path) -> None:
 
 
 def test_radius_in_metres_and_price_overrides_and_feed_source(tmp_path: Path) -> None:
-    s = load_settings(base_env(tmp_path, HOME_RADIUS_METERS="150", OFFPEAK_PRICE_OFFPEAK="0.41",
-                               OFFPEAK_API_URL="http://127.0.0.1:9/prices"))
+    s = load_settings(
+        base_env(
+            tmp_path,
+            HOME_RADIUS_METERS="150",
+            OFFPEAK_PRICE_OFFPEAK="0.41",
+            OFFPEAK_API_URL="http://127.0.0.1:9/prices",
+        )
+    )
     assert s.home_radius_meters == 150.0
     assert s.tariff_price_overrides == {"offpeak": 0.41}
     assert s.offpeak_source == "feed"
@@ -116,6 +130,9 @@ def test_radius_in_metres_and_price_overrides_and_feed_source(tmp_path: Path) ->
 def test_proxy_routing_follows_smart_mode(tmp_path: Path) -> None:
     always = load_settings(base_env(tmp_path, TESLA_PROXY_URL="https://proxy:4443"))
     smart_off = load_settings(base_env(tmp_path, TESLA_PROXY_URL="https://proxy:4443", TESLA_SMART_PROXY_MODE="true"))
-    smart_on = load_settings(base_env(tmp_path, TESLA_PROXY_URL="https://proxy:4443", TESLA_SMART_PROXY_MODE="true",
-                                      TESLA_PROXY_AVAILABLE="true"))
+    smart_on = load_settings(
+        base_env(
+            tmp_path, TESLA_PROXY_URL="https://proxy:4443", TESLA_SMART_PROXY_MODE="true", TESLA_PROXY_AVAILABLE="true"
+        )
+    )
     assert always.proxy_enabled and not smart_off.proxy_enabled and smart_on.proxy_enabled

@@ -120,8 +120,12 @@ class TokenService:
             return record.access_token
         if force_refresh and stale_token and record.access_token and record.access_token != stale_token and fresh:
             return record.access_token
-        outcome = self.refresh(reason="401 from Tesla" if force_refresh else "expiring", force=force_refresh,
-                               stale_token=stale_token, rate_limited=False)
+        outcome = self.refresh(
+            reason="401 from Tesla" if force_refresh else "expiring",
+            force=force_refresh,
+            stale_token=stale_token,
+            rate_limited=False,
+        )
         assert outcome.record.access_token is not None
         return outcome.record.access_token
 
@@ -152,7 +156,9 @@ class TokenService:
                     raise StoreUnavailable("Another token refresh is still running; try again shortly")
                 self._clock.sleep(WAIT_POLL_SECONDS)
                 record = self._require_record()
-                if not record.needs_refresh(self._clock.now()) and (stale_token is None or record.access_token != stale_token):
+                if not record.needs_refresh(self._clock.now()) and (
+                    stale_token is None or record.access_token != stale_token
+                ):
                     return RefreshOutcome(record, refreshed=False)
             try:
                 return self._refresh_holding_lease(reason, force, stale_token, rate_limited)
@@ -169,7 +175,9 @@ class TokenService:
             return RefreshOutcome(record, refreshed=False)
         self._check_not_rejected(record)
         self._claim_attempt(now, enforce=rate_limited)
-        log.info("refreshing Tesla tokens", fields={"reason": reason, "refresh_token_id": fingerprint(record.refresh_token)})
+        log.info(
+            "refreshing Tesla tokens", fields={"reason": reason, "refresh_token_id": fingerprint(record.refresh_token)}
+        )
         try:
             grant = self._refresher(record.refresh_token)
         except TokenRejected:
@@ -177,7 +185,9 @@ class TokenService:
             raise ReauthRequired(f"Tesla rejected the refresh token; {REAUTH_HELP}") from None
         register_secrets([grant.access_token, grant.refresh_token])
         now = self._clock.now()
-        new_record = TokenRecord(grant.access_token, grant.refresh_token, now + timedelta(seconds=grant.expires_in), now)
+        new_record = TokenRecord(
+            grant.access_token, grant.refresh_token, now + timedelta(seconds=grant.expires_in), now
+        )
         # Stored before anything uses the access token: while the new access token is unused the
         # old refresh token still works, so a crash here costs one access token, not the chain.
         self._store_record(new_record)
@@ -253,7 +263,9 @@ class TokenService:
 
     def _check_not_rejected(self, record: TokenRecord) -> None:
         status = self._store.get(STATUS_COLLECTION, STATUS_ID) or {}
-        if status.get("state") == "reauth_required" and status.get("refresh_token_id") == fingerprint(record.refresh_token):
+        if status.get("state") == "reauth_required" and status.get("refresh_token_id") == fingerprint(
+            record.refresh_token
+        ):
             # Same dead token as before: asking Tesla again would only add to the storm.
             self._health = {"state": "degraded", "reason": status.get("reason", REAUTH_HELP)}
             raise ReauthRequired(f"Tesla rejected the stored refresh token; {REAUTH_HELP}")

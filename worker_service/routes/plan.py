@@ -1,0 +1,42 @@
+"""POST /plan-preview: the plan the planner would make, with no side effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from worker_service.http import json_body, services
+from worker_service.services import vehicle_readings
+from worker_service.services.planning import parse_plan_request, plan_charging
+
+bp = Blueprint("plan", __name__)
+
+
+@bp.post("/plan-preview")
+def plan_preview() -> Any:
+    s = services()
+    request = parse_plan_request(json_body(), s.clock.now())
+    current_soc = request.current_soc
+    if current_soc is None:
+        if not s.settings.vins:
+            from shared.errors import ValidationError
+
+            raise ValidationError("current_soc is required when no vehicle is configured")
+        reading = vehicle_readings.current_reading(s.vehicle(), s.store, s.clock, s.settings.vins[0], may_wake=False)
+        if reading is None:
+            from shared.errors import UpstreamError
+
+            raise UpstreamError(
+                "The car is asleep and has no recent reading; pass current_soc", status=503, code="vehicle_asleep"
+            )
+        current_soc = reading.battery_level
+    plan = plan_charging(
+        s.settings,
+        s.price_source(),
+        current_soc=current_soc,
+        target_soc=request.target_soc,
+        departure=request.departure,
+        now=request.now,
+    )
+    return jsonify({"plan": plan.to_dict()})

@@ -1,0 +1,168 @@
+"""The normal OFF PEAK cycle: a car at home gets the cheapest schedule up to its own limit by READY_BY.
+
+Started by the scout on a state change (`/scout-trigger`, never wakes the car) and by the nightly
+failsafe (`/run-cycle`, may wake it once). Only the schedule this system set before is replaced —
+by reusing its id — never the owner's other schedules. Repeating a cycle sends nothing when the
+plan has not changed (commands are billed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from shared.domain import geofence
+from shared.errors import UpstreamError
+from shared.log import get_logger
+from shared.tesla.errors import VehicleAsleep
+from worker_service.services import vehicle_readings
+from worker_service.services.schedules import schedule_payloads_from_plan
+from worker_service.services.session_store import active_sessions
+
+if TYPE_CHECKING:
+    from worker_service.container import Services
+
+log = get_logger("WORKER")
+CYCLE_STATE = "cycle_state"
+SCOUT_STATE = "scout_state"
+
+
+def cycle_schedule_id(vin: str) -> int:
+    """The one schedule id the normal cycle uses per car (distinct from session ids)."""
+    return 10_000 + int(hashlib.sha256(f"cycle:{vin}".encode()).hexdigest()[:6], 16) % 90_000
+
+
+def next_ready_by(s: Services, now: datetime) -> datetime:
+    """The next READY_BY in local time (today's when still ahead, else tomorrow's), DST-safe."""
+    tz = s.settings.timezone
+    local = now.astimezone(tz)
+    candidate = datetime.combine(local.date(), s.settings.ready_by, tzinfo=tz)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), s.settings.ready_by, tzinfo=tz)
+    return candidate
+
+
+def run_cycle(s: Services, *, trigger: dict[str, Any] | None, may_wake: bool) -> dict[str, Any]:
+    """Run the cycle for the trigger's vehicle (or every vehicle); one result per vehicle."""
+    vins = s.settings.vins
+    if trigger and isinstance(trigger.get("vin"), str) and trigger["vin"].upper() in vins:
+        vins = (trigger["vin"].upper(),)
+    results = [cycle_vehicle(s, vin, trigger=trigger, may_wake=may_wake) for vin in vins]
+    if len(results) == 1:
+        return results[0]
+    return {"status": "success", "vehicles": results, "skipped": all(r.get("skipped") for r in results)}
+
+
+def _skip(vin: str, reason: str, **extra: Any) -> dict[str, Any]:
+    log.info(f"cycle skipped: {reason}", fields={"vin": vin, "reason": reason})
+    return {"status": "success", "vin": vin, "skipped": True, "reason": reason, **extra}
+
+
+def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_wake: bool) -> dict[str, Any]:
+    """Plan and send one car's schedule, or say why not."""
+    if active_sessions(s.store, vin):
+        return _skip(vin, "special_charging_active")
+    now = s.clock.now()
+    at_home, reading = _home_and_reading(s, vin, trigger, may_wake, now)
+    if at_home is False:
+        return _skip(vin, "not_at_home")
+    if reading is None:
+        return _skip(vin, "vehicle_asleep")
+    if at_home is None:
+        return _skip(vin, "position_unknown")
+    target = reading.charge_limit_soc
+    if reading.battery_level >= target:
+        return _skip(vin, "already_at_limit", battery_level=reading.battery_level, charge_limit=target)
+    from worker_service.services.planning import plan_charging
+
+    departure = next_ready_by(s, now)
+    plan = plan_charging(
+        s.settings, s.price_source(), current_soc=reading.battery_level, target_soc=target, departure=departure, now=now
+    ).to_dict()
+    if not plan.get("windows"):
+        return _skip(vin, "no_charging_window", plan=plan)
+    previous = s.store.get(CYCLE_STATE, vin) or {}
+    if previous.get("windows") == plan["windows"]:
+        return {
+            "status": "success",
+            "vin": vin,
+            "skipped": False,
+            "unchanged": True,
+            "plan": plan,
+            "reason": "schedule_unchanged",
+        }
+    sent_ids = _send(s, vin, plan, previous, may_wake)
+    s.store.set(
+        CYCLE_STATE,
+        vin,
+        {"windows": plan["windows"], "schedule_ids": sent_ids, "sent_at": now.isoformat(), "plan": plan},
+    )
+    log.info(
+        f"schedule sent: {plan['charging_start']} – {plan['charging_end']}, "
+        f"est. {plan['estimated_cost']} {plan['currency']}",
+        fields={"vin": vin, "feasible": plan["feasible"]},
+    )
+    return {"status": "success", "vin": vin, "skipped": False, "plan": plan, "schedule_ids": sent_ids}
+
+
+def _home_and_reading(
+    s: Services, vin: str, trigger: dict[str, Any] | None, may_wake: bool, now: datetime
+) -> tuple[bool | None, vehicle_readings.ChargeReading | None]:
+    """Where the car is and its charge state, from the scout's trigger when it has them (no extra call)."""
+    charge_state = (trigger or {}).get("charge_state")
+    if isinstance(charge_state, dict) and isinstance(trigger, dict) and isinstance(trigger.get("at_home"), bool):
+        reading = vehicle_readings.reading_from_charge_state(charge_state, now)
+        if reading is not None:
+            vehicle_readings.remember(s.store, vin, reading)
+            return trigger["at_home"], reading
+    vehicle = s.vehicle()
+    if vehicle.vehicle_state(vin) != "online":
+        if not may_wake:
+            return _remembered_home(s, vin), None
+        if not vehicle.wake_up(vin):
+            raise UpstreamError("The car did not wake up in time", code="vehicle_unavailable")
+    try:
+        data = vehicle.vehicle_data(vin)
+    except VehicleAsleep:
+        return _remembered_home(s, vin), None
+    reading = vehicle_readings.reading_from_charge_state(data.get("charge_state") or {}, now)
+    if reading is not None:
+        vehicle_readings.remember(s.store, vin, reading)
+    return _at_home(s, data) if _has_position(data) else _remembered_home(s, vin), reading
+
+
+def _has_position(data: dict[str, Any]) -> bool:
+    drive = data.get("drive_state") or {}
+    return drive.get("latitude") is not None and drive.get("longitude") is not None
+
+
+def _at_home(s: Services, data: dict[str, Any]) -> bool | None:
+    settings = s.settings
+    if settings.home_latitude is None or settings.home_longitude is None:
+        return None
+    drive = data["drive_state"]
+    distance = geofence.distance_m(
+        float(drive["latitude"]), float(drive["longitude"]), settings.home_latitude, settings.home_longitude
+    )
+    return geofence.is_home(distance, geofence.radius_m(settings.home_radius_meters, settings.home_radius_degrees))
+
+
+def _remembered_home(s: Services, vin: str) -> bool | None:
+    state = s.store.get(SCOUT_STATE, vin) or {}
+    value = state.get("at_home")
+    return value if isinstance(value, bool) else None
+
+
+def _send(s: Services, vin: str, plan: dict[str, Any], previous: dict[str, Any], may_wake: bool) -> list[int]:
+    vehicle = s.vehicle()
+    if vehicle.vehicle_state(vin) != "online" and (not may_wake or not vehicle.wake_up(vin)):
+        raise UpstreamError("The car is asleep; the schedule could not be sent", code="vehicle_unavailable")
+    payloads = schedule_payloads_from_plan(s.settings, plan, cycle_schedule_id(vin))
+    for payload in payloads:
+        vehicle.add_charge_schedule(vin, payload)  # same id: replaces our previous schedule
+    sent = [int(p["id"]) for p in payloads]
+    for old_id in previous.get("schedule_ids") or []:
+        if old_id not in sent:
+            vehicle.remove_charge_schedule(vin, int(old_id))
+    return sent

@@ -1,0 +1,269 @@
+"""The two one-shot job handlers: send a session's limit and schedule, and clean up after it.
+
+Both are safe under duplicate and concurrent deliveries (Cloud Scheduler is at-least-once):
+a run first claims the session in a transaction; a second delivery finds it claimed or done and
+answers 200 without sending anything. Every step is written to the session before the next one,
+and intent is written before each command — a command that timed out may still have reached
+the car, so cleanup treats "maybe changed" as "changed" and restores anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from shared.domain import session as S
+from shared.errors import Conflict, UpstreamError
+from shared.log import get_logger
+from worker_service.services.session_store import change_session, get_session
+
+if TYPE_CHECKING:
+    from worker_service.container import Services
+
+log = get_logger("SPECIAL")
+MAX_SEND_ATTEMPTS = 4  # the first delivery and Cloud Scheduler's three retries
+
+
+def schedule_id_for(session_id: str) -> int:
+    """A stable charge-schedule id per session, so exactly our schedule can be removed later."""
+    return 100_000 + int(hashlib.sha256(session_id.encode()).hexdigest()[:8], 16) % 900_000_000
+
+
+class SessionRun:
+    """One handler run holding the session's claim; each step is persisted as it happens."""
+
+    def __init__(self, s: Services, session_id: str, step: str) -> None:
+        self.s = s
+        self.session_id = session_id
+        self.step = step
+        self.owner = uuid.uuid4().hex
+        self.session: S.Session = {}
+
+    def try_claim(self, allowed: tuple[str, ...]) -> bool:
+        now = self.s.clock.now()
+
+        def take(current: S.Session) -> S.Session | None:
+            if current.get("status") not in allowed:
+                return None
+            return S.claim(current, self.owner, self.step, now)
+
+        self.session = change_session(self.s.store, self.session_id, take)
+        claim = self.session.get("claim") or {}
+        return claim.get("owner") == self.owner and self.session.get("status") in allowed
+
+    def note(self, event: str, *, status: str | None = None, error: str | None = None, **fields: Any) -> None:
+        now, tz = self.s.clock.now(), self.s.settings.timezone
+
+        def write(current: S.Session) -> S.Session | None:
+            if (current.get("claim") or {}).get("owner") != self.owner:
+                raise Conflict("The session was taken over by another run")
+            return S.record(current, event, now, tz, status=status, error=error, **fields)
+
+        self.session = change_session(self.s.store, self.session_id, write)
+        line = f"{self.session_id}: {event}" + (f" -> {status}" if status else "")
+        (log.warning if error else log.info)(line, fields={"session_id": self.session_id, "step": self.step})
+
+    def release(self) -> None:
+        try:
+            self.session = change_session(self.s.store, self.session_id, lambda cur: S.release(cur, self.owner))
+        except UpstreamError:
+            log.warning(f"{self.session_id}: releasing the claim failed; it expires by itself")
+
+
+def _already(session: S.Session, what: str) -> dict[str, Any]:
+    return {
+        "status": "success",
+        "already_done": True,
+        "session_id": session["session_id"],
+        "session_status": session.get("status"),
+        "message": f"{what} was already handled for this session",
+    }
+
+
+def _in_progress(session: S.Session) -> dict[str, Any]:
+    return {
+        "status": "success",
+        "in_progress": True,
+        "session_id": session["session_id"],
+        "session_status": session.get("status"),
+        "message": "another delivery of this job is handling the session",
+    }
+
+
+def delete_job_quietly(s: Services, name: str | None) -> None:
+    """Delete a one-shot job; a failure is logged and left to the daily sweeper."""
+    if not name:
+        return
+    try:
+        if s.scheduler.delete(name):
+            log.info(f"job {name} deleted")
+    except UpstreamError as error:
+        log.warning(f"job {name} not deleted ({error.code}); the daily sweep removes it")
+
+
+def ensure_awake(s: Services, vin: str) -> None:
+    """Wake the car (bounded) unless it is online; UpstreamError when it stays asleep."""
+    vehicle = s.vehicle()
+    if vehicle.vehicle_state(vin) == "online":
+        return
+    if not vehicle.wake_up(vin):
+        raise UpstreamError("The car did not wake up in time", code="vehicle_unavailable")
+
+
+def send_special_schedule(s: Services, session_id: str) -> tuple[dict[str, Any], int]:
+    """Wake, remember the original limit, set the target limit, send the schedule, go ACTIVE."""
+    session = get_session(s.store, session_id)
+    if session["status"] != S.SCHEDULED:
+        delete_job_quietly(s, session.get("send_job_name"))
+        return _already(session, "sending"), 200
+    run = SessionRun(s, session_id, "send")
+    if not run.try_claim((S.SCHEDULED,)):
+        if run.session.get("status") != S.SCHEDULED:
+            return _already(run.session, "sending"), 200
+        return _in_progress(run.session), 200
+    try:
+        _send_steps(s, run)
+    except UpstreamError as error:
+        return _send_failed(s, run, error)
+    finally:
+        run.release()
+    delete_job_quietly(s, run.session.get("send_job_name"))
+    return {
+        "status": "success",
+        "session_id": session_id,
+        "session_status": run.session["status"],
+        "original_charge_limit": run.session.get("original_charge_limit"),
+        "target_soc": run.session["target_soc"],
+    }, 200
+
+
+def _send_steps(s: Services, run: SessionRun) -> None:
+    session, vin = run.session, run.session["vin"]
+    run.note("send started", send_attempts=int(session.get("send_attempts") or 0) + 1)
+    ensure_awake(s, vin)
+    run.note("car awake")
+    vehicle = s.vehicle()
+    charge_state = vehicle.vehicle_data(vin).get("charge_state") or {}
+    if run.session.get("original_charge_limit") is None:
+        original = charge_state.get("charge_limit_soc")
+        if not isinstance(original, int | float):
+            raise UpstreamError("The car did not report its charge limit", code="bad_vehicle_data")
+        # Stored before the limit changes: it is what cleanup restores.
+        run.note(f"original charge limit {int(original)} % remembered", original_charge_limit=int(original))
+    target = int(run.session["target_soc"])
+    run.note(f"setting charge limit {target} %", limit_changed=True)
+    vehicle.set_charge_limit(vin, target)
+    run.note(f"charge limit set to {target} %")
+    schedule_id = run.session.get("schedule_id") or schedule_id_for(run.session_id)
+    payloads = schedule_payloads_for(s, run.session, schedule_id)
+    run.note(
+        f"sending {len(payloads)} charge schedule(s)",
+        schedule_added=True,
+        schedule_id=schedule_id,
+        schedule_ids=[p["id"] for p in payloads],
+    )
+    for payload in payloads:
+        vehicle.add_charge_schedule(vin, payload)
+    run.note("charge schedule sent; session active", status=S.ACTIVE, last_error=None)
+
+
+def schedule_payloads_for(s: Services, session: S.Session, schedule_id: int) -> list[dict[str, Any]]:
+    """The add_charge_schedule payloads for the session's stored plan."""
+    from worker_service.services.schedules import schedule_payloads_from_plan
+
+    return schedule_payloads_from_plan(s.settings, session.get("plan") or {}, schedule_id)
+
+
+def _send_failed(s: Services, run: SessionRun, error: UpstreamError) -> tuple[dict[str, Any], int]:
+    attempts = int(run.session.get("send_attempts") or 1)
+    message = f"{error.code}: {error.message}"
+    if attempts >= MAX_SEND_ATTEMPTS:
+        run.note(f"send failed for good after {attempts} attempts", status=S.FAILED, error=message)
+        delete_job_quietly(s, run.session.get("send_job_name"))
+        if not S.limit_unrestored(run.session):
+            delete_job_quietly(s, run.session.get("cleanup_job_name"))
+        # The failure is recorded; answering 2xx stops Cloud Scheduler retrying a lost cause.
+        return {
+            "status": "error",
+            "error": "send_failed",
+            "session_id": run.session_id,
+            "session_status": S.FAILED,
+            "message": message,
+        }, 200
+    run.note(f"send attempt {attempts} failed; Cloud Scheduler retries", error=message)
+    return {
+        "status": "error",
+        "error": error.code,
+        "session_id": run.session_id,
+        "message": f"Sending failed ({error.message}); the job will be retried",
+    }, 502
+
+
+def cleanup_single_session(s: Services, session_id: str) -> tuple[dict[str, Any], int]:
+    """Restore the original limit, remove our schedule, complete the session, delete the job."""
+    session = get_session(s.store, session_id)
+    if S.is_finished(session):
+        delete_job_quietly(s, session.get("cleanup_job_name"))
+        delete_job_quietly(s, session.get("send_job_name"))
+        return _already(session, "cleanup"), 200
+    run = SessionRun(s, session_id, "cleanup")
+    if not run.try_claim((S.SCHEDULED, S.ACTIVE, S.FAILED)):
+        if S.is_finished(run.session):
+            return _already(run.session, "cleanup"), 200
+        return _in_progress(run.session), 200
+    try:
+        restore_session(s, run)
+    except UpstreamError as error:
+        run.note(
+            "cleanup failed; it will be retried",
+            error=f"{error.code}: {error.message}",
+            cleanup_attempts=int(run.session.get("cleanup_attempts") or 0) + 1,
+        )
+        return {
+            "status": "error",
+            "error": error.code,
+            "session_id": session_id,
+            "message": f"Cleanup failed ({error.message}); the job will be retried",
+        }, 502
+    finally:
+        run.release()
+    delete_job_quietly(s, run.session.get("cleanup_job_name"))
+    delete_job_quietly(s, run.session.get("send_job_name"))
+    return {
+        "status": "success",
+        "session_id": session_id,
+        "session_status": run.session["status"],
+        "restored_charge_limit": run.session.get("original_charge_limit"),
+    }, 200
+
+
+def restore_session(s: Services, run: SessionRun, *, final_status: str | None = None) -> None:
+    """Put the car back as it was (limit, schedule) and close the session."""
+    session, vin = run.session, run.session["vin"]
+    needs_limit = S.limit_unrestored(session)
+    needs_schedule = bool(session.get("schedule_added")) and not session.get("schedule_removed")
+    if needs_limit or needs_schedule:
+        ensure_awake(s, vin)
+        vehicle = s.vehicle()
+        if needs_limit:
+            original = session.get("original_charge_limit")
+            if original is None:
+                raise UpstreamError("The original charge limit is unknown; cannot restore", code="limit_unknown")
+            vehicle.set_charge_limit(vin, int(original))
+            run.note(f"charge limit restored to {int(original)} %", limit_restored=True)
+        if needs_schedule:
+            for schedule_id in session.get("schedule_ids") or [session.get("schedule_id")]:
+                if schedule_id is not None:
+                    vehicle.remove_charge_schedule(vin, int(schedule_id))
+            run.note("our charge schedule removed", schedule_removed=True)
+    status = final_status or _closing_status(run.session)
+    run.note(f"session closed as {status}", status=status)
+
+
+def _closing_status(session: S.Session) -> str:
+    if session.get("cancel_requested"):
+        return S.CANCELLED
+    if session["status"] == S.ACTIVE:
+        return S.COMPLETED
+    return S.FAILED
