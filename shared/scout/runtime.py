@@ -83,8 +83,8 @@ def _authorised(deps: ScoutDeps, request: Any) -> bool:
     return hmac.compare_digest(header.encode(), expected.encode())
 
 
-def reset_for_tests() -> None:
-    """Forget the cached dependencies (tests change the environment between calls)."""
+def use_deps(deps: ScoutDeps | None) -> None:
+    """Serve ticks with these dependencies (the simulation's virtual clock); None rebuilds from the environment."""
     global _deps
     with _deps_lock:
-        _deps = None
+        _deps = deps
