@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.clock import SystemClock
 from tests.support.id_tokens import TokenFactory, strip_signature
 from tests.support.worker_app import API_TOKEN, fake_world, routes
-from shared.clock import SystemClock
 from worker_service.auth import GoogleOidcAuth
 
 URL = "https://worker-xyz.a.run.app"
