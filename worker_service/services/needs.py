@@ -58,8 +58,9 @@ def create_need(s: Services, body: dict[str, Any]) -> dict[str, Any]:
     departure = parse_departure(body["departure"], now)
     vin = _vin(s, body.get("vin"))
     sequence = _next_sequence(s)
-    need = {
-        "need_id": f"need_{sequence}",
+    need_id = f"need_{sequence}"
+    need: dict[str, Any] = {
+        "need_id": need_id,
         "sequence": sequence,
         "vin": vin,
         "target_soc": target,
@@ -68,8 +69,8 @@ def create_need(s: Services, body: dict[str, Any]) -> dict[str, Any]:
         "session_id": None,
         "created_at": now.astimezone(s.settings.timezone).isoformat(),
     }
-    s.store.set(NEEDS, need["need_id"], need)
-    log.info(f"need {need['need_id']} registered: {target} % by {need['departure']}")
+    s.store.set(NEEDS, need_id, need)
+    log.info(f"need {need_id} registered: {target} % by {need['departure']}")
     return need
 
 

@@ -179,7 +179,7 @@ def _job_obsolete(s: Services, job: HttpJob, now: datetime) -> bool:
     moment = session.get(field)
     if field == "send_schedule_at" and session.get("status") != S.SCHEDULED:
         return True
-    return bool(moment) and datetime.fromisoformat(moment) + JOB_STALE_AFTER < now
+    return isinstance(moment, str) and datetime.fromisoformat(moment) + JOB_STALE_AFTER < now
 
 
 def _summary(session: S.Session) -> dict[str, Any]:

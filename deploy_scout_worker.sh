@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Deploy tesla-offpeak into your own Google Cloud project: the worker (Cloud Run), the scout
+# (Cloud Functions 2nd gen), their three service accounts, two secrets and three scheduler jobs.
+#
+#   cp deploy/config.env.example deploy/config.env && chmod 600 deploy/config.env   # then fill it in
+#   ./deploy_scout_worker.sh              # idempotent: a second run creates nothing
+#   DRY_RUN=1 ./deploy_scout_worker.sh    # print every gcloud command, run none
+#
+# Settings come from the environment or deploy/config.env (DEPLOY_CONFIG=path for another file);
+# the environment wins. Guide: deploy/README.md.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/deploy/lib.sh"
+# shellcheck source=deploy/project.sh
+source "$DEPLOY_DIR/project.sh"
+# shellcheck source=deploy/iam.sh
+source "$DEPLOY_DIR/iam.sh"
+# shellcheck source=deploy/secrets.sh
+source "$DEPLOY_DIR/secrets.sh"
+# shellcheck source=deploy/worker.sh
+source "$DEPLOY_DIR/worker.sh"
+# shellcheck source=deploy/scout.sh
+source "$DEPLOY_DIR/scout.sh"
+# shellcheck source=deploy/scheduler.sh
+source "$DEPLOY_DIR/scheduler.sh"
+
+print_summary() {
+  cat <<EOF
+
+Deployed tesla-offpeak into $GOOGLE_CLOUD_PROJECT ($GOOGLE_CLOUD_LOCATION).
+
+  worker  $WORKER_URL
+  scout   $SCOUT_URL
+  jobs    $SCOUT_JOB (*/15 * * * *), $DAILY_CHECK_JOB (0 23 * * * $TIMEZONE),
+          $FAILSAFE_JOB (0 0 * * * $TIMEZONE)
+
+Neither service is public: only $SCOUT_SA and $SCHEDULER_SA may call the worker.
+
+Next steps
+  1. Check it:        deploy/smoke_check.sh
+  2. Pair the key:    open https://tesla.com/_ak/<your-domain> on the phone with the Tesla app
+                      (once per vehicle; deploy/README.md, 'Tesla credentials')
+  3. Watch the logs:  gcloud logging read 'resource.type="cloud_run_revision" AND jsonPayload.component="SCOUT"' \\
+                        --project=$GOOGLE_CLOUD_PROJECT --freshness=1h
+  4. One-shot jobs:   gcloud scheduler jobs list --location=$GOOGLE_CLOUD_LOCATION --project=$GOOGLE_CLOUD_PROJECT
+EOF
+  if is_dry_run; then
+    printf '\nDRY_RUN=1: nothing was changed; the commands above are what a real run would do.\n'
+  fi
+}
+
+main() {
+  if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then
+    sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    return 0
+  fi
+  load_config
+  validate_deploy_settings
+  set_account_emails
+  make_work_dir
+  is_dry_run && log "DRY_RUN=1: printing the gcloud commands, running none"
+  log "deploying into project $GOOGLE_CLOUD_PROJECT, region $GOOGLE_CLOUD_LOCATION"
+
+  enable_apis
+  ensure_firestore
+  iam_setup_accounts
+  secrets_setup
+  iam_grant_secret_roles
+  deploy_worker
+  deploy_scout
+  scout_resolve_url
+  iam_grant_invoker_roles
+  scheduler_setup
+  print_summary
+}
+
+main "$@"

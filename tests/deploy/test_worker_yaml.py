@@ -1,0 +1,131 @@
+"""cloud-run-service-worker.yaml, the Dockerfile and requirements_cloud.txt, read as files."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.deploy.harness import ROOT
+
+# Contract section 4 variables the worker reads, plus the two the deploy adds for it.
+WORKER_VARIABLES = {
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "WORKER_SERVICE_URL",
+    "TESLA_CLIENT_ID",
+    "TESLA_CLIENT_SECRET",
+    "TESLA_AUTH_URL",
+    "TESLA_API_BASE_URL",
+    "TESLA_PROXY_URL",
+    "TESLA_SMART_PROXY_MODE",
+    "TESLA_PROXY_AVAILABLE",
+    "TESLA_PROXY_CA_CERT",
+    "TESLA_VIN",
+    "TOKENS_SECRET_NAME",
+    "HOME_LATITUDE",
+    "HOME_LONGITUDE",
+    "HOME_RADIUS",
+    "HOME_RADIUS_METERS",
+    "TIMEZONE",
+    "BACKEND",
+    "WORKER_AUTH_MODE",
+    "WORKER_ALLOWED_INVOKERS",
+    "OFFPEAK_TARIFF",
+    "OFFPEAK_OPERATOR",
+    "OFFPEAK_SOURCE",
+    "OFFPEAK_API_URL",
+    "BATTERY_CAPACITY_KWH",
+    "CHARGER_POWER_KW",
+    "CHARGING_EFFICIENCY",
+    "SEND_LEAD_MINUTES",
+    "CLEANUP_DELAY_MINUTES",
+    "DEPARTURE_MARGIN_MINUTES",
+    "PLANNING_HORIZON_HOURS",
+    "READY_BY",
+    "MAX_WINDOWS",
+    "SCHEDULER_SERVICE_ACCOUNT",
+}
+SECRETS = {"TESLA_CLIENT_SECRET", "TESLA_REFRESH_TOKEN", "WORKER_API_TOKEN", "ENTSOE_API_TOKEN"}
+
+
+@pytest.fixture(scope="module")
+def service() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "cloud-run-service-worker.yaml").read_text())
+
+
+def test_it_is_a_knative_service_with_placeholders(service: dict[str, Any]) -> None:
+    assert service["apiVersion"] == "serving.knative.dev/v1"
+    assert service["kind"] == "Service"
+    spec = service["spec"]["template"]["spec"]
+    assert spec["containers"][0]["image"] == "${WORKER_IMAGE}"
+    assert spec["serviceAccountName"] == "${WORKER_SERVICE_ACCOUNT}"
+    assert service["metadata"]["annotations"]["run.googleapis.com/invoker-iam-disabled"] == "false"
+
+
+def test_it_scales_to_zero_with_one_instance_and_cpu_only_during_requests(service: dict[str, Any]) -> None:
+    annotations = service["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["autoscaling.knative.dev/maxScale"] == "1"
+    assert annotations["autoscaling.knative.dev/minScale"] == "0"
+    assert annotations["run.googleapis.com/cpu-throttling"] == "true"
+    assert annotations["run.googleapis.com/startup-cpu-boost"] == "true"
+    # Cloud Run reads annotation values as strings only.
+    assert all(isinstance(v, str) for v in annotations.values())
+
+
+def test_requests_may_last_long_enough_to_wake_a_car(service: dict[str, Any]) -> None:
+    assert service["spec"]["template"]["spec"]["timeoutSeconds"] >= 300
+
+
+def test_env_follows_the_contract_and_secrets_come_by_reference(service: dict[str, Any]) -> None:
+    env = service["spec"]["template"]["spec"]["containers"][0]["env"]
+    names = [e["name"] for e in env]
+    assert len(names) == len(set(names))
+    assert set(names) == WORKER_VARIABLES
+    by_name = {e["name"]: e for e in env}
+    assert by_name["BACKEND"]["value"] == "gcp"
+    assert by_name["WORKER_AUTH_MODE"]["value"] == "google-oidc"
+    ref = by_name["TESLA_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "${CLIENT_SECRET_NAME}", "key": "latest"}
+    for name in SECRETS & set(names):
+        assert "value" not in by_name[name], f"{name} must not be a plain value"
+    for entry in env:
+        if "value" in entry:
+            assert isinstance(entry["value"], str), entry["name"]
+
+
+def test_no_placeholder_names_a_secret() -> None:
+    text = (ROOT / "cloud-run-service-worker.yaml").read_text()
+    placeholders = set(re.findall(r"\$\{([A-Z_][A-Z0-9_]*)\}", text))
+    assert placeholders and not placeholders & SECRETS
+
+
+def test_the_container_runs_gunicorn_as_google_recommends() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = [line for line in dockerfile.splitlines() if line.startswith("CMD")]
+    assert cmd == ["CMD exec gunicorn --bind :$PORT --workers 1 --threads 8 --timeout 0 worker_service.main:app"]
+    assert re.search(r"^FROM python:3\.1[2-9]", dockerfile, re.MULTILINE)
+    assert "USER " in dockerfile
+
+
+def test_cloud_requirements_are_all_pinned() -> None:
+    lines = [
+        line.strip()
+        for line in (ROOT / "requirements_cloud.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines
+    for line in lines:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[A-Za-z0-9_.\-]+", line), line
+    names = {line.split("==")[0].lower() for line in lines}
+    assert {"gunicorn", "flask", "functions-framework", "google-cloud-firestore"} <= names
+
+
+def test_docker_context_leaves_out_local_state_and_secrets() -> None:
+    dockerignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "*" in dockerignore and "!worker_service/" in dockerignore
+    gcloudignore = (ROOT / ".gcloudignore").read_text()
+    assert "deploy/config.env" in gcloudignore and ".venv/" in gcloudignore
+    assert "config.env" in (ROOT / "deploy" / ".gitignore").read_text().split()

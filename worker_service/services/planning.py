@@ -1,0 +1,118 @@
+"""Planning: the one function the /plan-preview route, the normal cycle and special charging ask for a plan.
+
+It fixes the deadline (departure minus DEPARTURE_MARGIN_MINUTES), asks the price source once for
+[now, deadline), and hands everything to the pure planner with the energy model from the settings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from shared.domain.planner import Plan, plan_cheapest_charging
+from shared.errors import ValidationError
+from shared.log import get_logger
+from shared.ports import PriceSource
+from shared.settings import Settings
+
+log = get_logger("PLANNER")
+
+MIN_TARGET_SOC, MAX_TARGET_SOC = 50, 100
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """A checked /plan-preview body; `now` is the body's `now` when given, else the clock's."""
+
+    target_soc: int
+    departure: datetime
+    now: datetime
+    current_soc: float | None = None
+
+
+def parse_plan_request(payload: Any, now: datetime) -> PlanRequest:
+    """Check a /plan-preview body; ValidationError with one clear sentence for the first bad field."""
+    if not isinstance(payload, dict):
+        raise ValidationError("The body must be a JSON object")
+    effective_now = now
+    if payload.get("now") is not None:
+        effective_now = _aware_time(payload["now"], "now")
+    target = payload.get("target_soc")
+    if target is None:
+        raise ValidationError("target_soc is required: a whole percentage from 50 to 100")
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise ValidationError("target_soc must be a whole number from 50 to 100")
+    if not MIN_TARGET_SOC <= target <= MAX_TARGET_SOC:
+        raise ValidationError(f"target_soc must be between {MIN_TARGET_SOC} and {MAX_TARGET_SOC}, got {target}")
+    if payload.get("departure") is None:
+        raise ValidationError("departure is required: an ISO 8601 time with offset, e.g. 2026-11-23T07:00:00+01:00")
+    departure = _aware_time(payload["departure"], "departure")
+    if departure <= effective_now:
+        raise ValidationError(f"departure must be in the future (after {effective_now.isoformat()})")
+    current = payload.get("current_soc")
+    if current is not None:
+        if isinstance(current, bool) or not isinstance(current, int | float) or not math.isfinite(current):
+            raise ValidationError("current_soc must be a number from 0 to 100")
+        if not 0 <= current <= 100:
+            raise ValidationError(f"current_soc must be between 0 and 100, got {current}")
+    return PlanRequest(target_soc=target, departure=departure, now=effective_now, current_soc=current)
+
+
+def plan_charging(
+    settings: Settings,
+    price_source: PriceSource,
+    *,
+    current_soc: float,
+    target_soc: float,
+    departure: datetime,
+    now: datetime,
+) -> Plan:
+    """The cheapest plan reaching target_soc by departure minus the margin (feasible=False when it cannot)."""
+    if departure.tzinfo is None or now.tzinfo is None:
+        raise ValidationError("departure and now must carry a UTC offset")
+    deadline = departure - timedelta(minutes=settings.departure_margin_minutes)
+    prices = price_source.prices(now, deadline) if deadline > now else []
+    try:
+        plan = plan_cheapest_charging(
+            current_soc=current_soc,
+            target_soc=target_soc,
+            battery_kwh=settings.battery_capacity_kwh,
+            charger_kw=settings.charger_power_kw,
+            efficiency=settings.charging_efficiency,
+            now=now,
+            deadline=deadline,
+            prices=prices,
+            currency=price_source.currency,
+            timezone=settings.timezone,
+            max_windows=settings.max_windows,
+            send_lead_minutes=settings.send_lead_minutes,
+        )
+    except ValueError as error:
+        raise ValidationError(f"Cannot plan: {error}") from None
+    log.info(
+        "plan made",
+        fields={
+            "feasible": plan.feasible,
+            "windows": len(plan.windows),
+            "minutes": plan.minutes,
+            "energy_kwh": plan.energy_kwh,
+            "estimated_cost": plan.estimated_cost,
+            "currency": plan.currency,
+            "deadline": plan.deadline.isoformat(),
+        },
+    )
+    return plan
+
+
+def _aware_time(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be an ISO 8601 time with offset, e.g. 2026-11-23T07:00:00+01:00")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(f"{field} is not an ISO 8601 time: {value[:40]!r}") from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValidationError(f"{field} must include a UTC offset, e.g. 2026-11-23T07:00:00+01:00")
+    return moment
