@@ -1,0 +1,188 @@
+"""`make run`: the worker (with its embedded scheduler), the scout and the Tesla simulator as real processes.
+
+Everything binds to loopback. The recurring jobs Cloud Scheduler runs in production (the scout
+every 15 minutes, the 23:00 daily check, the 00:00 failsafe) are registered in the embedded
+scheduler, which fires them at their real times with the worker's shared secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from shared.clock import SystemClock
+from shared.ports import HttpJob
+from shared.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM_PORT, WORKER_PORT, SCOUT_PORT = 8090, 8080, 8081
+VIN = "5YJ3E7EB2NF000001"
+HOME = ("52.2297", "21.0122")
+BOOTSTRAP = "EU_local_bootstrap_refresh_token"
+
+
+def local_env(state_dir: Path) -> dict[str, str]:
+    """The environment every local process shares (contract section 4)."""
+    return {
+        **os.environ,
+        "BACKEND": os.environ.get("BACKEND", "local"),
+        "STATE_DIR": str(state_dir),
+        "TESLA_VIN": VIN,
+        "HOME_LATITUDE": HOME[0],
+        "HOME_LONGITUDE": HOME[1],
+        "TESLA_CLIENT_ID": "local-client",
+        "TESLA_REFRESH_TOKEN": BOOTSTRAP,
+        "TESLA_API_BASE_URL": f"http://127.0.0.1:{SIM_PORT}",
+        "TESLA_AUTH_URL": f"http://127.0.0.1:{SIM_PORT}/oauth2/v3/token",
+        "WORKER_SERVICE_URL": f"http://127.0.0.1:{WORKER_PORT}",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def recurring_jobs(scout_url: str, worker_url: str) -> list[HttpJob]:
+    """The three jobs the deploy creates in Cloud Scheduler."""
+    return [
+        HttpJob("tesla-scout", "*/15 * * * *", "Etc/UTC", scout_url + "/", description="scout tick"),
+        HttpJob(
+            "tesla-daily-special-charging-check",
+            "0 23 * * *",
+            "Europe/Warsaw",
+            worker_url + "/daily-special-charging-check",
+            description="plan special charging",
+        ),
+        HttpJob(
+            "tesla-run-cycle",
+            "0 0 * * *",
+            "Europe/Warsaw",
+            worker_url + "/run-cycle",
+            description="nightly failsafe cycle",
+        ),
+    ]
+
+
+def wait_ready(url: str, name: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"run: {name} exited with status {process.returncode}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"run: {name} did not start at {url}")
+
+
+def main() -> int:
+    """Start the three processes, register the jobs, and wait for Ctrl-C."""
+    state_dir = Path(os.environ.get("STATE_DIR", ROOT / ".local-state")).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    # The simulator starts with a fresh token chain each run; so must the local token record.
+    with contextlib.suppress(FileNotFoundError):
+        (state_dir / "secrets" / "fleet-tokens.json").unlink()
+    env = local_env(state_dir)
+    settings = load_settings(env, component="worker")
+    python = sys.executable
+    commands = {
+        "tesla-simulator": [
+            python,
+            "-m",
+            "simulator.tesla_sim",
+            "--port",
+            str(SIM_PORT),
+            "--vin",
+            VIN,
+            "--refresh-token",
+            BOOTSTRAP,
+            "--client-id",
+            "local-client",
+            "--plugged-in",
+        ],
+        "worker": [python, "-m", "worker_service"],
+        "scout": [
+            str(Path(python).parent / "functions-framework"),
+            "--source",
+            "scout_function/main.py",
+            "--target",
+            "tesla_scout_main",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(SCOUT_PORT),
+        ],
+    }
+    env_by_name = {"worker": {**env, "PORT": str(WORKER_PORT)}, "scout": env, "tesla-simulator": env}
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    signal.signal(signal.SIGTERM, _interrupt)  # a terminated `make run` stops its children too
+    try:
+        for name, command in commands.items():
+            processes[name] = subprocess.Popen(command, cwd=ROOT, env=env_by_name[name])
+        wait_ready(f"http://127.0.0.1:{SIM_PORT}/sim/health", "tesla-simulator", processes["tesla-simulator"])
+        wait_ready(f"http://127.0.0.1:{WORKER_PORT}/health", "worker", processes["worker"])
+        wait_ready(f"http://127.0.0.1:{SCOUT_PORT}/", "scout", processes["scout"])
+        _register_jobs(settings, f"http://127.0.0.1:{SCOUT_PORT}", f"http://127.0.0.1:{WORKER_PORT}")
+        _print_help(state_dir)
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in processes.values():
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGINT)
+        for process in processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _register_jobs(settings, scout_url: str, worker_url: str) -> None:  # type: ignore[no-untyped-def]
+    from shared.adapters.factory import build_embedded_scheduler
+
+    scheduler = build_embedded_scheduler(settings, SystemClock())
+    for job in recurring_jobs(scout_url, worker_url):
+        scheduler.create(job)
+
+
+def _print_help(state_dir: Path) -> None:
+    token_file = state_dir / "worker-api-token"
+    print(
+        "\n".join(
+            [
+                "",
+                f"tesla-offpeak is running locally (state in {state_dir}):",
+                f"  worker          http://127.0.0.1:{WORKER_PORT}   (embedded scheduler inside)",
+                f"  scout           http://127.0.0.1:{SCOUT_PORT}",
+                f"  Tesla simulator http://127.0.0.1:{SIM_PORT}   (control: /sim/state, /sim/vehicles/<vin>/...)",
+                "",
+                "Try:",
+                f"  TOKEN=$(cat {token_file})",
+                f"  curl -s http://127.0.0.1:{WORKER_PORT}/health",
+                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{SCOUT_PORT}/',
+                f'  curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" '
+                f'-d \'{{"target_soc": 80, "departure": "<ISO time with offset>"}}\' '
+                f"http://127.0.0.1:{WORKER_PORT}/special-charging-needs",
+                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{WORKER_PORT}/daily-special-charging-check',
+                f'  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{WORKER_PORT}/scheduler-jobs',
+                "",
+                "Ctrl-C stops everything.",
+            ]
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
