@@ -263,7 +263,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         departure_margin_minutes=r.integer("DEPARTURE_MARGIN_MINUTES", 60, low=0, high=24 * 60),
         planning_horizon_hours=r.integer("PLANNING_HORIZON_HOURS", 36, low=1, high=24 * 14),
         ready_by=ready_by,
-        max_windows=r.integer("MAX_WINDOWS", 1, low=1, high=24),
+        max_windows=r.integer("MAX_WINDOWS", 1, low=1, high=6),
         scheduler_service_account=r.text("SCHEDULER_SERVICE_ACCOUNT"),
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT", None),
         cloud_scheduler_endpoint=r.url("CLOUD_SCHEDULER_ENDPOINT", None),

@@ -208,3 +208,34 @@ def test_openapi_describes_exactly_the_served_endpoints(tmp_path: Path) -> None:
     assert described == {(method, rule) for rule, method in served}
     for required in ("/health", "/get-token", "/refresh-tokens", "/plan-preview", "/send-special-schedule"):
         assert required in spec["paths"]
+
+
+def test_plan_preview_reproduces_the_seed_night_and_has_no_side_effects(tmp_path: Path) -> None:
+    world = fake_world(tmp_path)
+    body = {
+        "target_soc": 80,
+        "current_soc": 40,
+        "departure": "2026-11-24T07:00:00+01:00",
+        "now": "2026-11-23T20:00:00+01:00",
+    }
+    answer = world.app.test_client().post("/plan-preview", json=body, headers=world.headers())
+    plan = answer.get_json()["plan"]
+    assert answer.status_code == 200 and plan["feasible"] is True and plan["currency"] == "PLN"
+    assert plan["charging_end"] == "2026-11-24T06:00:00+01:00"  # G12w, 60 min margin
+    start = datetime.fromisoformat(plan["charging_start"])
+    assert datetime.fromisoformat(plan["send_schedule_at"]) == start - timedelta(minutes=120)
+    assert world.store.writes == 0 and world.car.calls == [] and world.scheduler.calls.total() == 0
+
+
+def test_plan_preview_reads_the_car_when_no_soc_is_given_and_refuses_bad_input(tmp_path: Path) -> None:
+    world = fake_world(tmp_path)
+    client = world.app.test_client()
+    ok = client.post(
+        "/plan-preview", json={"target_soc": 80, "departure": "2026-11-24T07:00:00+01:00"}, headers=world.headers()
+    )
+    assert ok.status_code == 200 and ok.get_json()["plan"]["current_soc"] == 40
+    assert world.store.writes == 0  # a preview changes nothing, not even the reading cache
+    bad = client.post(
+        "/plan-preview", json={"target_soc": 80, "departure": "2026-11-24T07:00:00"}, headers=world.headers()
+    )
+    assert bad.status_code == 400 and "departure" in bad.get_json()["message"]

@@ -23,7 +23,9 @@ def plan_preview() -> Any:
             from shared.errors import ValidationError
 
             raise ValidationError("current_soc is required when no vehicle is configured")
-        reading = vehicle_readings.current_reading(s.vehicle(), s.store, s.clock, s.settings.vins[0], may_wake=False)
+        reading = vehicle_readings.current_reading(
+            s.vehicle(), s.store, s.clock, s.settings.vins[0], may_wake=False, keep=False
+        )
         if reading is None:
             from shared.errors import UpstreamError
 

@@ -1,0 +1,1 @@
+"""Price sources behind the PriceSource port: built-in tariffs, the JSON feed, PSE's day-ahead RCE prices."""

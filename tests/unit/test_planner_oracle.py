@@ -1,0 +1,189 @@
+"""The optimiser against brute-force oracles on many random feeds: cheapest, latest on ties, as much as fits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from shared.domain.cheapest_windows import cheapest_windows
+from shared.domain.minute_prices import minute_grid, price_units, to_segments
+from shared.domain.prices import PriceInterval
+
+ORIGIN = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)
+
+# A feed: pieces of (minutes, price or None for a gap); prices from a small set so ties are common.
+pieces = st.lists(
+    st.tuples(st.integers(1, 4), st.one_of(st.none(), st.sampled_from([0.0, 0.1, 0.2, 0.3, 0.55, -0.05]))),
+    min_size=1,
+    max_size=6,
+)
+
+
+def feed(
+    parts: list[tuple[int, float | None]], origin: datetime = ORIGIN
+) -> tuple[list[PriceInterval], list[int | None]]:
+    """Intervals for the parts (gaps left out) and the price of each minute as the oracle sees it."""
+    intervals, minute_prices, cursor = [], [], origin
+    for length, price in parts:
+        end = cursor + timedelta(minutes=length)
+        if price is not None:
+            intervals.append(PriceInterval(cursor, end, price))
+        minute_prices += [None if price is None else price_units(price)] * length
+        cursor = end
+    return intervals, minute_prices
+
+
+def blocks(minutes: tuple[int, ...]) -> int:
+    return sum(1 for i, m in enumerate(minutes) if i == 0 or minutes[i - 1] != m - 1)
+
+
+def exhaustive_oracle(prices: list[int | None], need: int, k: int) -> tuple[frozenset[int], int]:
+    """Every set of minutes: the most minutes (up to need) in ≤ k windows, cheapest, then latest from the end."""
+    available = [m for m, p in enumerate(prices) if p is not None]
+    for count in range(min(need, len(available)), -1, -1):
+        best: tuple[int, int, frozenset[int]] | None = None  # (cost, -lateness, set)
+        for chosen in combinations(available, count):
+            if blocks(chosen) > k:
+                continue
+            cost = sum(prices[m] or 0 for m in chosen)
+            lateness = sum(1 << m for m in chosen)  # larger = holds the later minute where two sets differ
+            if best is None or (cost, -lateness) < best[:2]:
+                best = (cost, -lateness, frozenset(chosen))
+        if best is not None:
+            return best[2], best[0]
+    return frozenset(), 0
+
+
+def minute_dp_oracle(prices: list[int | None], need: int, k: int) -> tuple[int, int]:
+    """A plain minute-by-minute DP (different method): (most minutes that fit, least cost for them)."""
+    inf = float("inf")
+    # state[(windows, open)][count] = least cost
+    states: dict[tuple[int, bool], dict[int, float]] = {(0, False): {0: 0}}
+    for price in prices:
+        nxt: dict[tuple[int, bool], dict[int, float]] = {}
+
+        def keep(
+            key: tuple[int, bool], count: int, cost: float, into: dict[tuple[int, bool], dict[int, float]]
+        ) -> None:
+            row = into.setdefault(key, {})
+            if cost < row.get(count, inf):
+                row[count] = cost
+
+        for (windows, is_open), row in states.items():
+            for count, cost in row.items():
+                keep((windows, False), count, cost, nxt)
+                if price is not None and count < need:
+                    opened = windows if is_open else windows + 1
+                    if opened <= k:
+                        keep((opened, True), count + 1, cost + price, nxt)
+        states = nxt
+    best_count = max(c for row in states.values() for c in row)
+    best_cost = min(row[best_count] for row in states.values() if best_count in row)
+    return best_count, int(best_cost)
+
+
+def planner(intervals: list[PriceInterval], total_minutes: int, need: int, k: int) -> tuple[frozenset[int], int]:
+    origin, horizon = minute_grid(ORIGIN, ORIGIN + timedelta(minutes=total_minutes))
+    selection = cheapest_windows(to_segments(intervals, origin, horizon), need, k)
+    assert len(selection.windows) <= k
+    chosen = frozenset(m for start, end in selection.windows for m in range(start, end))
+    return chosen, selection.cost
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=pieces, need=st.integers(0, 16), k=st.integers(1, 3))
+def test_matches_the_exhaustive_oracle_exactly(parts: list[tuple[int, float | None]], need: int, k: int) -> None:
+    intervals, prices = feed(parts)
+    expected = exhaustive_oracle(prices, need, k)
+    assert planner(intervals, len(prices), need, k) == expected
+
+
+# Cheap and dear stretches taking turns: the cheapest minutes then form more windows than allowed,
+# which is the case the dynamic programme (not the sort) has to solve.
+alternating = st.lists(st.tuples(st.integers(1, 4), st.sampled_from([0.0, 0.1])), min_size=2, max_size=4).flatmap(
+    lambda cheap: st.lists(
+        st.tuples(st.integers(1, 3), st.sampled_from([0.2, 0.3, None])), min_size=len(cheap), max_size=len(cheap)
+    ).map(lambda dear: [part for pair in zip(cheap, dear, strict=True) for part in pair])
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=alternating, need=st.integers(2, 14), k=st.integers(1, 3))
+@example(parts=[(4, 0.1), (1, 0.3), (1, 0.0), (2, 0.3), (2, 0.0), (4, 0.3)], need=10, k=3)  # found by fuzzing
+def test_matches_the_exhaustive_oracle_when_windows_are_scarce(
+    parts: list[tuple[int, float | None]], need: int, k: int
+) -> None:
+    intervals, prices = feed(parts)
+    assume(len(prices) <= 16)  # keeps the exhaustive oracle fast
+    assert planner(intervals, len(prices), need, k) == exhaustive_oracle(prices, need, k)
+
+
+big_pieces = st.lists(
+    st.tuples(st.integers(1, 30), st.one_of(st.none(), st.integers(-3, 40).map(lambda c: c / 100))),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=big_pieces, need=st.integers(0, 200), k=st.integers(1, 4))
+def test_costs_match_a_minute_by_minute_oracle_on_longer_feeds(
+    parts: list[tuple[int, float | None]], need: int, k: int
+) -> None:
+    intervals, prices = feed(parts)
+    chosen, cost = planner(intervals, len(prices), need, k)
+    assert (len(chosen), cost) == minute_dp_oracle(prices, need, k)
+    assert all(prices[m] is not None for m in chosen)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    quarter_prices=st.lists(st.integers(0, 900), min_size=96, max_size=96),
+    need=st.integers(1, 600),
+    offset=st.integers(0, 59),
+)
+def test_one_window_over_a_day_of_quarter_hours_is_the_best_start(
+    quarter_prices: list[int], need: int, offset: int
+) -> None:
+    """A realistic day (96 quarter-hours, planning from a second that is not on the minute): every start tried."""
+    start = ORIGIN + timedelta(seconds=offset)
+    intervals = [
+        PriceInterval(ORIGIN + timedelta(minutes=15 * i), ORIGIN + timedelta(minutes=15 * (i + 1)), p / 1000)
+        for i, p in enumerate(quarter_prices)
+    ]
+    origin, horizon = minute_grid(start, ORIGIN + timedelta(days=1))
+    per_minute = [price_units(quarter_prices[(m + (1 if offset else 0)) // 15] / 1000) for m in range(horizon)]
+    prefix = [0]
+    for p in per_minute:
+        prefix.append(prefix[-1] + p)
+    best = min(range(horizon - need + 1), key=lambda s: (prefix[s + need] - prefix[s], -s))
+    selection = cheapest_windows(to_segments(intervals, origin, horizon), need, 1)
+    assert selection.windows == ((best, best + need),)
+    assert selection.cost == prefix[best + need] - prefix[best]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.integers(-50, 50), st.just(None)), min_size=1, max_size=40),
+    size=st.integers(2, 30),
+    price=st.integers(-5, 5),
+)
+def test_the_partial_piece_step_is_a_true_minimum_on_dense_and_sparse_rows(
+    values: list[int | None], size: int, price: int
+) -> None:
+    """The DP's one-partial-piece step (either of its two methods) against its definition."""
+    from array import array
+
+    from shared.domain.cheapest_windows import _INF, _UNREACHABLE, _with_partial_piece
+
+    row = array("q", [_INF if v is None else v for v in values])
+    result = _with_partial_piece(row, size, price)
+    for w in range(len(values)):
+        options = [values[w - r] + r * price for r in range(1, size) if w - r >= 0 and values[w - r] is not None]  # type: ignore[operator]
+        if options:
+            assert result[w] == min(options)
+        else:
+            assert result[w] >= _UNREACHABLE
