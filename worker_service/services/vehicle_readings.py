@@ -70,7 +70,7 @@ def recent_reading(
 
 
 def read_from_car(
-    vehicle: VehicleApi, store: DocumentStore, clock: Clock, vin: str, *, may_wake: bool
+    vehicle: VehicleApi, store: DocumentStore, clock: Clock, vin: str, *, may_wake: bool, keep: bool = True
 ) -> ChargeReading | None:
     """Ask the car (waking it once if allowed); None when it sleeps and may not be woken."""
     if vehicle.vehicle_state(vin) != "online":
@@ -83,12 +83,14 @@ def read_from_car(
     reading = reading_from_charge_state(data.get("charge_state") or {}, clock.now())
     if reading is None:
         raise UpstreamError("The car's charge state lacked battery_level or charge_limit_soc", code="bad_vehicle_data")
-    remember(store, vin, reading)
+    if keep:
+        remember(store, vin, reading)
     return reading
 
 
 def current_reading(
-    vehicle: VehicleApi, store: DocumentStore, clock: Clock, vin: str, *, may_wake: bool
+    vehicle: VehicleApi, store: DocumentStore, clock: Clock, vin: str, *, may_wake: bool, keep: bool = True
 ) -> ChargeReading | None:
-    """A reading younger than three hours, else a fresh one from the car."""
-    return recent_reading(store, vin, clock.now()) or read_from_car(vehicle, store, clock, vin, may_wake=may_wake)
+    """A reading younger than three hours, else a fresh one from the car (kept for later unless keep=False)."""
+    recent = recent_reading(store, vin, clock.now())
+    return recent or read_from_car(vehicle, store, clock, vin, may_wake=may_wake, keep=keep)
