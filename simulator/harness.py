@@ -140,7 +140,7 @@ def build_system(
         sim.add_vehicle(vin, **car)
 
     apps: dict[str, Any] = {TESLA_HOST: create_sim_app(sim)}
-    http = session_for(apps)  # the worker app joins below, once it exists
+    http = session_for(apps)  # the worker app joins `apps` below, once it exists
     scheduler = EmbeddedScheduler(
         settings.state_dir / "scheduler.sqlite3", clock, auth_token=API_TOKEN, sender=wsgi_sender(http)
     )
@@ -156,8 +156,6 @@ def build_system(
     )
     worker_app = create_app(settings, services)
     apps[WORKER_HOST] = worker_app
-    http = session_for(apps)
-    scheduler._sender = wsgi_sender(http)  # noqa: SLF001 - rebind once the worker app exists
 
     worker_client = WorkerClient(
         settings.worker_service_url, auth_mode="shared-secret", clock=clock, api_token=API_TOKEN, session=http

@@ -23,13 +23,14 @@ class WsgiAdapter(BaseAdapter):
 
     def __init__(self, apps: Mapping[str, WsgiApp]) -> None:
         super().__init__()
-        self._clients = {host: Client(app) for host, app in apps.items()}
+        self._apps = apps  # read at each call: apps may join after the session was made
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         parts = urlsplit(request.url or "")
-        client = self._clients.get(parts.netloc)
-        if client is None:
+        app = self._apps.get(parts.netloc)
+        if app is None:
             raise requests.ConnectionError(f"no in-process app for {parts.netloc}")
+        client = Client(app)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         body = request.body.encode() if isinstance(request.body, str) else request.body
         answer = client.open(path, method=request.method or "GET", headers=dict(request.headers), data=body or b"")
@@ -48,11 +49,9 @@ class WsgiAdapter(BaseAdapter):
 
 
 def session_for(apps: Mapping[str, WsgiApp]) -> requests.Session:
-    """A requests session whose http:// calls to the given hosts stay in the process."""
+    """A requests session whose http:// calls stay in the process (hosts added to `apps` later too)."""
     session = requests.Session()
-    adapter = WsgiAdapter(apps)
-    for host in apps:
-        session.mount(f"http://{host}", adapter)
+    session.mount("http://", WsgiAdapter(apps))
     return session
 
 
