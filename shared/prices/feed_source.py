@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from shared.domain.iso_time import parse_aware
 from shared.domain.prices import PriceInterval
 from shared.prices.errors import InvalidPriceData
 from shared.prices.fetch import DEFAULT_TIMEOUT, get_json
@@ -101,9 +102,6 @@ def _aware_time(index: int, entry: dict[str, Any], key: str) -> datetime:
     if not isinstance(text, str):
         raise InvalidPriceData(f"{WHAT}: interval {index} has no `{key}` time")
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidPriceData(f"{WHAT}: interval {index} `{key}` {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise InvalidPriceData(f"{WHAT}: interval {index} `{key}` {text!r} has no UTC offset")
-    return moment
+        return parse_aware(text)
+    except ValueError as problem:
+        raise InvalidPriceData(f"{WHAT}: interval {index} `{key}` {text[:40]!r} {problem}") from None

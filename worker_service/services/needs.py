@@ -6,8 +6,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.domain import session as S
+from shared.domain.iso_time import parse_aware
 from shared.errors import Conflict, NotFound, UpstreamError, ValidationError
 from shared.log import get_logger
+from worker_service.services.planning import check_target_soc
 from worker_service.services.session_store import NEEDS, SESSIONS
 from worker_service.services.special_steps import SessionRun, delete_job_quietly, restore_session
 
@@ -22,28 +24,15 @@ MAX_AHEAD = timedelta(days=366)
 
 def parse_departure(value: Any, now: datetime) -> datetime:
     """An offset-aware ISO 8601 departure in the future (at most a year ahead)."""
-    if not isinstance(value, str) or len(value) > 64:
-        raise ValidationError("departure must be an ISO 8601 date-time string with an offset")
     try:
-        departure = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError("departure is not a valid ISO 8601 date-time") from None
-    if departure.tzinfo is None or departure.utcoffset() is None:
-        raise ValidationError("departure needs a UTC offset, e.g. 2026-11-24T07:00:00+01:00")
+        departure = parse_aware(value)
+    except ValueError as problem:
+        raise ValidationError(f"departure {problem}") from None
     if departure <= now:
         raise ValidationError("departure must be in the future")
     if departure - now > MAX_AHEAD:
         raise ValidationError("departure must be within a year")
     return departure
-
-
-def parse_target_soc(value: Any) -> int:
-    """A whole percentage from 50 to 100."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise ValidationError("target_soc must be a whole number from 50 to 100")
-    if not 50 <= int(value) <= 100:
-        raise ValidationError("target_soc must be from 50 to 100")
-    return int(value)
 
 
 def create_need(s: Services, body: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +43,7 @@ def create_need(s: Services, body: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError(f"unknown field(s): {', '.join(sorted(unknown))[:200]}")
     if "target_soc" not in body or "departure" not in body:
         raise ValidationError("target_soc and departure are required")
-    target = parse_target_soc(body["target_soc"])
+    target = check_target_soc(body["target_soc"])
     departure = parse_departure(body["departure"], now)
     vin = _vin(s, body.get("vin"))
     sequence = _next_sequence(s)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.iso_time import parse_aware
 from shared.domain.planner import Plan, plan_cheapest_charging
 from shared.errors import ValidationError
 from shared.log import get_logger
@@ -32,6 +33,17 @@ class PlanRequest:
     current_soc: float | None = None
 
 
+def check_target_soc(target: Any) -> int:
+    """A whole percentage from 50 to 100 (the contract's range for a target)."""
+    if target is None:
+        raise ValidationError("target_soc is required: a whole percentage from 50 to 100")
+    if isinstance(target, bool) or not isinstance(target, int):
+        raise ValidationError("target_soc must be a whole number from 50 to 100")
+    if not MIN_TARGET_SOC <= target <= MAX_TARGET_SOC:
+        raise ValidationError(f"target_soc must be between {MIN_TARGET_SOC} and {MAX_TARGET_SOC}, got {target}")
+    return target
+
+
 def parse_plan_request(payload: Any, now: datetime) -> PlanRequest:
     """Check a /plan-preview body; ValidationError with one clear sentence for the first bad field."""
     if not isinstance(payload, dict):
@@ -39,13 +51,7 @@ def parse_plan_request(payload: Any, now: datetime) -> PlanRequest:
     effective_now = now
     if payload.get("now") is not None:
         effective_now = _aware_time(payload["now"], "now")
-    target = payload.get("target_soc")
-    if target is None:
-        raise ValidationError("target_soc is required: a whole percentage from 50 to 100")
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise ValidationError("target_soc must be a whole number from 50 to 100")
-    if not MIN_TARGET_SOC <= target <= MAX_TARGET_SOC:
-        raise ValidationError(f"target_soc must be between {MIN_TARGET_SOC} and {MAX_TARGET_SOC}, got {target}")
+    target = check_target_soc(payload.get("target_soc"))
     if payload.get("departure") is None:
         raise ValidationError("departure is required: an ISO 8601 time with offset, e.g. 2026-11-23T07:00:00+01:00")
     departure = _aware_time(payload["departure"], "departure")
@@ -107,12 +113,7 @@ def plan_charging(
 
 
 def _aware_time(value: Any, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise ValidationError(f"{field} must be an ISO 8601 time with offset, e.g. 2026-11-23T07:00:00+01:00")
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(f"{field} is not an ISO 8601 time: {value[:40]!r}") from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValidationError(f"{field} must include a UTC offset, e.g. 2026-11-23T07:00:00+01:00")
-    return moment
+        return parse_aware(value)
+    except ValueError as problem:
+        raise ValidationError(f"{field} {problem}") from None
