@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import math
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -116,7 +117,13 @@ class GoogleOidcAuth:
     def _check_claims(self, claims: Mapping[str, Any]) -> Caller:
         now = self._clock.now().timestamp()
         exp = claims.get("exp")
-        if not isinstance(exp, int | float) or exp + CLOCK_SKEW_S < now:
+        # NaN or infinity would never compare as expired: a token carrying one lives forever.
+        if (
+            isinstance(exp, bool)
+            or not isinstance(exp, int | float)
+            or not math.isfinite(exp)
+            or exp + CLOCK_SKEW_S < now
+        ):
             raise Unauthorized("The ID token has expired")
         if claims.get("iss") not in GOOGLE_ISSUERS:
             raise Unauthorized("The ID token was not issued by Google")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,8 @@ from shared.errors import ValidationError
 if TYPE_CHECKING:
     from worker_service.container import Services
 
-SESSION_ID_PATTERN = re.compile(r"^special_\d{1,6}_\d{8}_\d{4}$")
+# ASCII digits only, as the OpenAPI patterns mean it (Python's \d would also take other scripts' digits).
+SESSION_ID_PATTERN = re.compile(r"^special_[0-9]{1,6}_[0-9]{8}_[0-9]{4}$")
 NEED_ID_PATTERN = re.compile(r"^need_[A-Za-z0-9]{1,40}$")
 
 
@@ -32,12 +34,50 @@ def json_body(*, required: bool = True) -> dict[str, Any]:
     if b"\x00" in raw:
         raise ValidationError("The body contains a null byte")
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_non_finite, parse_float=_finite_float)
     except (ValueError, UnicodeDecodeError):
         raise ValidationError("The body is not valid JSON") from None
+    except RecursionError:  # "[[[[..." nested thousands deep
+        raise ValidationError("The body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValidationError("The body must be a JSON object")
+    for key, value in data.items():
+        if _has_null_character(key) or _has_null_character(value):
+            raise ValidationError(f"{_printable(key)} contains a null byte")
     return data
+
+
+def _has_null_character(data: Any) -> bool:
+    """True when any key or string inside holds U+0000 (no id, date or text of ours has one)."""
+    pending = [data]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def _printable(name: str) -> str:
+    """A field name fit for a message: control characters dropped, at most 40 characters."""
+    return "".join(c for c in name if c.isprintable())[:40] or "a field"
+
+
+def _non_finite(name: str) -> float:
+    # Python's json accepts NaN and Infinity, which are not JSON and break every comparison after.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses to inf
+        raise ValueError("number out of range")
+    return value
 
 
 def session_id_from(body: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ ERROR = {
     "required": ["status", "error", "message"],
     "properties": {"status": {"const": "error"}, "error": {"type": "string"}, "message": {"type": "string"}},
 }
-SESSION_ID = {"type": "string", "pattern": r"^special_\d{1,6}_\d{8}_\d{4}$"}
+SESSION_ID = {"type": "string", "pattern": r"^special_[0-9]{1,6}_[0-9]{8}_[0-9]{4}$"}
 NEED_ID = {"type": "string", "pattern": r"^need_[A-Za-z0-9]{1,40}$"}
 PLAN = {
     "type": "object",
@@ -40,6 +40,39 @@ PLAN = {
     },
 }
 OBJECT = {"type": "object"}
+SESSION = {
+    "type": "object",
+    "required": ["session_id", "status"],
+    "properties": {
+        "session_id": SESSION_ID,
+        "status": {"enum": ["SCHEDULED", "ACTIVE", "COMPLETED", "FAILED", "CANCELLED"]},
+        "history": {"type": "array", "items": OBJECT},
+    },
+}
+NEED = {"type": "object", "required": ["need_id", "status"], "properties": {"need_id": NEED_ID}}
+JOB = {
+    "type": "object",
+    "required": ["name", "schedule", "time_zone", "uri", "body"],
+    "properties": {"name": {"type": "string"}, "body": OBJECT},
+}
+HANDLER_ANSWER = {
+    "type": "object",
+    "required": ["status", "session_id"],
+    "properties": {"status": {"enum": ["success", "error"]}, "session_id": SESSION_ID},
+}
+# What the scout sends (shared/scout/tick.py); the worker refuses other types (routes/cycle.py).
+TRIGGER = {
+    "type": "object",
+    "properties": {
+        "reason": {"type": "string", "maxLength": 200},
+        "vin": {"type": "string", "maxLength": 200},
+        "vehicle_state": {"type": ["string", "null"], "maxLength": 200},
+        "observed_at": {"type": ["string", "null"], "maxLength": 200},
+        "at_home": {"type": ["boolean", "null"]},
+        "distance_m": {"type": ["number", "null"]},
+        "charge_state": {"type": ["object", "null"]},
+    },
+}
 SESSION_BODY = {
     "type": "object",
     "required": ["session_id"],
@@ -66,8 +99,11 @@ def _op(
     if not public:
         responses["401"] = _json(ERROR, "No or malformed credentials")
         responses["403"] = _json(ERROR, "Credentials not allowed")
+        # Every authenticated endpoint reads the store: when it is down the answer is 503, never 500.
+        responses["503"] = _json(ERROR, "A dependency (store, secrets, scheduler, Tesla) is unavailable")
     if body is not None:
         responses["400"] = _json(ERROR, "Invalid request")
+        responses["413"] = _json(ERROR, "Body larger than 64 KiB")
     responses.update(extra or {})
     operation: dict[str, Any] = {"summary": summary, "responses": responses}
     if body is not None:
@@ -87,7 +123,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("/get-token", "get"): _op(
         "A valid Tesla access token (refreshed first when under 5 minutes remain)",
         {"type": "object", "required": ["status", "access_token", "remaining_minutes", "architecture"]},
-        extra={"503": _json(ERROR, "Tokens unavailable")},
+        extra={"502": _json(ERROR, "Tesla refused the refresh"), "503": _json(ERROR, "Tokens unavailable")},
     ),
     ("/refresh-tokens", "post"): _op(
         "Refresh the Tesla tokens now (at most once per 60 s)",
@@ -96,13 +132,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         body_required=False,
         extra={
             "429": _json({"type": "object", "required": ["success", "message"]}, "Rate limit"),
+            "502": _json(ERROR, "Tesla refused the refresh"),
             "503": _json(ERROR, "Tokens unavailable"),
         },
     ),
     ("/scout-trigger", "post"): _op(
         "The normal OFF PEAK cycle for a vehicle the scout saw change state",
         OBJECT,
-        body={"type": "object", "properties": {"reason": {"type": "string"}, "vin": {"type": "string"}}},
+        body=TRIGGER,
         body_required=False,
         extra={"502": _json(ERROR, "Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
     ),
@@ -118,7 +155,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("/send-special-schedule", "post"): _op(
         "Wake the car, set the session's limit and schedule (one-shot job target)",
-        OBJECT,
+        HANDLER_ANSWER,
         body=SESSION_BODY,
         extra={
             "404": _json(ERROR, "Unknown session"),
@@ -128,7 +165,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("/cleanup-single-session", "post"): _op(
         "Restore the original limit, remove the schedule, complete the session (one-shot job target)",
-        OBJECT,
+        HANDLER_ANSWER,
         body=SESSION_BODY,
         extra={
             "404": _json(ERROR, "Unknown session"),
@@ -138,7 +175,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ),
     ("/special-charging-needs", "post"): _op(
         "Register a special-charging need",
-        {"type": "object", "required": ["status", "need"]},
+        {"type": "object", "required": ["status", "need"], "properties": {"need": NEED}},
         body={
             "type": "object",
             "required": ["target_soc", "departure"],
@@ -150,20 +187,32 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
         ok_status="201",
     ),
-    ("/special-charging-needs", "get"): _op("List special-charging needs", {"type": "object", "required": ["needs"]}),
+    ("/special-charging-needs", "get"): _op(
+        "List special-charging needs",
+        {"type": "object", "required": ["needs"], "properties": {"needs": {"type": "array", "items": NEED}}},
+    ),
     ("/special-charging-needs/<need_id>", "delete"): _op(
         "Cancel a need (and its session and jobs)",
-        OBJECT,
-        extra={"404": _json(ERROR, "Unknown need"), "400": _json(ERROR, "Invalid id")},
+        {"type": "object", "required": ["status", "need"], "properties": {"need": NEED}},
+        extra={
+            "404": _json(ERROR, "Unknown need"),
+            "400": _json(ERROR, "Invalid id"),
+            "409": _json(ERROR, "The session is being handled right now; try again"),
+            "502": _json(ERROR, "Tesla unavailable: the limit is restored by the cleanup job"),
+        },
     ),
-    ("/special-charging-sessions", "get"): _op("List sessions", {"type": "object", "required": ["sessions"]}),
+    ("/special-charging-sessions", "get"): _op(
+        "List sessions",
+        {"type": "object", "required": ["sessions"], "properties": {"sessions": {"type": "array", "items": SESSION}}},
+    ),
     ("/special-charging-sessions/<session_id>", "get"): _op(
         "One session",
-        {"type": "object", "required": ["session"]},
+        {"type": "object", "required": ["session"], "properties": {"session": SESSION}},
         extra={"404": _json(ERROR, "Unknown session"), "400": _json(ERROR, "Invalid id")},
     ),
     ("/scheduler-jobs", "get"): _op(
-        "The dynamic jobs as the backend holds them", {"type": "object", "required": ["jobs"]}
+        "The dynamic jobs as the backend holds them",
+        {"type": "object", "required": ["jobs"], "properties": {"jobs": {"type": "array", "items": JOB}}},
     ),
     ("/plan-preview", "post"): _op(
         "The plan the planner would make, with no side effects",
@@ -199,7 +248,7 @@ def build_spec(served: set[tuple[str, str]]) -> dict[str, Any]:
             op["parameters"] = [{"name": "session_id", "in": "path", "required": True, "schema": SESSION_ID}]
         item[method] = op
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",  # the schemas use JSON Schema 2020-12 (`const`, type lists)
         "info": {"title": "tesla-offpeak worker", "version": "1.0.0"},
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],

@@ -2,11 +2,19 @@
 
 As FACTS (Tesla Fleet API) says: each refresh returns a new access token and a new refresh token
 and kills the old refresh token; using a spent or unknown one answers invalid_grant.
+
+When the old one dies is modelled as the design assumes (SECURITY.md, "The refresh-token chain";
+*unconfirmed* in FACTS): the previous refresh token stays usable until the new pair is first used
+(an API call with the new access token, or a refresh with the new refresh token). Using it again
+before that supersedes the unused pair, whose tokens then die: two refreshes from one token still
+leave only one working chain, and a refresher that crashed before storing the answer loses one
+access token, not the chain. `grace=False` models the strictest reading: the old token dies at once.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 
@@ -20,19 +28,39 @@ class TokenRefused(Exception):
         self.description = description
 
 
+@dataclass(frozen=True)
+class _Issued:
+    """A pair handed out for `parent`, not used yet (while it is unused, `parent` still works)."""
+
+    parent: str
+    access_token: str
+    refresh_token: str
+
+
 class Account:
     """Issued tokens of one Tesla account (one Fleet API app)."""
 
-    def __init__(self, initial_refresh_token: str, *, client_id: str | None = None, access_ttl_s: int = 28800) -> None:
+    def __init__(
+        self,
+        initial_refresh_token: str,
+        *,
+        client_id: str | None = None,
+        access_ttl_s: int = 28800,
+        grace: bool = True,
+    ) -> None:
         self.client_id = client_id
         self.access_ttl_s = access_ttl_s
+        self.grace = grace
         self._refresh_tokens: set[str] = {initial_refresh_token}
         self._access_tokens: dict[str, datetime] = {}
+        self._unused: dict[str, _Issued] = {}  # parent refresh token -> the pair issued for it
+        self._issued_by_token: dict[str, _Issued] = {}  # new access or refresh token -> its pair
         self.refreshes = 0
         self.rejected_refreshes = 0
+        self.superseded_pairs = 0
 
     def refresh(self, grant_type: str, client_id: str, refresh_token: str, now: datetime) -> dict[str, object]:
-        """Trade a live refresh token for a new pair; the old refresh token dies."""
+        """Trade a live refresh token for a new pair; the old refresh token dies (at once or on first use)."""
         if grant_type != "refresh_token":
             raise TokenRefused(400, "unsupported_grant_type", "only grant_type=refresh_token is simulated")
         if not client_id or (self.client_id is not None and client_id != self.client_id):
@@ -40,10 +68,17 @@ class Account:
         if refresh_token not in self._refresh_tokens:
             self.rejected_refreshes += 1
             raise TokenRefused(401, "invalid_grant", "The refresh_token is invalid, expired or already used")
-        self._refresh_tokens.discard(refresh_token)
+        self._first_use(refresh_token)
+        self._supersede(refresh_token)
         new_refresh = self.issue_refresh_token()
         access = "sim-at." + secrets.token_urlsafe(32)
         self._access_tokens[access] = now + timedelta(seconds=self.access_ttl_s)
+        if self.grace:
+            issued = _Issued(refresh_token, access, new_refresh)
+            self._unused[refresh_token] = issued
+            self._issued_by_token[access] = self._issued_by_token[new_refresh] = issued
+        else:
+            self._refresh_tokens.discard(refresh_token)
         self.refreshes += 1
         return {
             "access_token": access,
@@ -65,6 +100,7 @@ class Account:
             return "invalid bearer token"
         if self._access_tokens[token] <= now:
             return "token expired (401)"
+        self._first_use(token)
         return None
 
     def expire_access_tokens(self) -> None:
@@ -74,7 +110,38 @@ class Account:
     def revoke_refresh_tokens(self) -> None:
         """Kill every refresh token (the owner revoked the app): refreshes answer invalid_grant."""
         self._refresh_tokens.clear()
+        self._unused.clear()
+        self._issued_by_token.clear()
 
     def live_refresh_tokens(self) -> int:
-        """How many refresh tokens would work now (1 in a healthy single chain)."""
-        return len(self._refresh_tokens)
+        """How many refresh chains would work now (1 in a healthy single chain).
+
+        A token still usable only because its successor is unused belongs to that successor's chain.
+        """
+        return len(self._refresh_tokens - set(self._unused))
+
+    def usable_refresh_tokens(self) -> set[str]:
+        """Every refresh token a refresh would accept now, grace-period parents included."""
+        return set(self._refresh_tokens)
+
+    def _first_use(self, token: str) -> None:
+        """The pair `token` belongs to is used for the first time: its parent refresh token dies now."""
+        issued = self._issued_by_token.get(token)
+        if issued is None:
+            return
+        self._issued_by_token.pop(issued.access_token, None)
+        self._issued_by_token.pop(issued.refresh_token, None)
+        if self._unused.get(issued.parent) == issued:
+            del self._unused[issued.parent]
+            self._refresh_tokens.discard(issued.parent)
+
+    def _supersede(self, parent: str) -> None:
+        """`parent` is refreshed again before its last pair was used: that pair dies (two refreshes, one chain)."""
+        issued = self._unused.pop(parent, None)
+        if issued is None:
+            return
+        self._access_tokens.pop(issued.access_token, None)
+        self._refresh_tokens.discard(issued.refresh_token)
+        self._issued_by_token.pop(issued.access_token, None)
+        self._issued_by_token.pop(issued.refresh_token, None)
+        self.superseded_pairs += 1

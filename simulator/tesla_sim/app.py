@@ -2,7 +2,8 @@
 
 `/api/1/...` is the Fleet API; `/proxy/api/1/...` is the same API as seen through Tesla's
 vehicle-command proxy (TESLA_PROXY_URL = `<sim>/proxy`): commands there count as signed, data
-calls pass through. Armed faults answer before anything else, as if Tesla's edge failed.
+calls pass through. Armed faults answer before anything else, as if Tesla's edge failed; a fault
+with `lose_answer` lets the request act and replaces only its answer.
 """
 
 from __future__ import annotations
@@ -84,7 +85,9 @@ def create_app(sim: TeslaSim) -> Flask:
         if fault is not None:
             if fault.delay_s > 0:
                 time.sleep(fault.delay_s)  # real time: this is for client timeouts
-            if fault.status is not None:
+            if fault.lose_answer:
+                g.lost_answer = fault  # served normally; after_request swaps the answer
+            elif fault.status is not None:
                 return _fault_response(fault.status, fault.body, fault.retry_after)
         if g.category is not None:
             sim.authenticate(_bearer())
@@ -92,6 +95,9 @@ def create_app(sim: TeslaSim) -> Flask:
 
     @app.after_request
     def record(response: Response) -> Response:
+        lost = g.pop("lost_answer", None)
+        if lost is not None and lost.status is not None:
+            response = _fault_response(lost.status, lost.body, lost.retry_after)
         if not request.path.startswith("/sim/"):
             sim.record(
                 request.method,

@@ -3,6 +3,9 @@
 Patterns are shell-style (fnmatch) against the request path without the query, e.g.
 `*/vehicle_data`, `/proxy/*`, `/oauth2/v3/token`. A fault with only `delay_s` sleeps (really, for
 client timeout tests) and then lets the request through; with a `status` it answers that status.
+With `lose_answer` the request takes effect first and only its answer is replaced by `status`:
+Tesla (or the car) acted, but the client saw a gateway error — the case where a retry or a
+cleanup must assume the change happened.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Fault:
     body: Any = None
     delay_s: float = 0.0
     method: str | None = None
+    lose_answer: bool = False
     hits: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -52,13 +56,25 @@ class FaultBook:
         body: Any = None,
         delay_s: float = 0.0,
         method: str | None = None,
+        lose_answer: bool = False,
     ) -> Fault:
         """Arm a fault for the next `count` matching requests."""
         if status is None and delay_s <= 0:
             raise ValueError("a fault needs a status or a delay")
         if status is not None and not 100 <= status <= 599:
             raise ValueError("status must be an HTTP status code")
-        fault = Fault(pattern, status, count, None if retry_after is None else str(retry_after), body, delay_s, method)
+        if lose_answer and status is None:
+            raise ValueError("a lost answer needs the status the client sees instead")
+        fault = Fault(
+            pattern,
+            status,
+            count,
+            None if retry_after is None else str(retry_after),
+            body,
+            delay_s,
+            method,
+            bool(lose_answer),
+        )
         with self._lock:
             self._faults.append(fault)
         return fault

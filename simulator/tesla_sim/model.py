@@ -55,6 +55,9 @@ class SimConfig:
     wake_delay_s: float = 20.0
     schedule_radius_m: float = 250.0
     request_log_size: int = 10_000
+    # The old refresh token works until the new pair is first used (design assumption, unconfirmed:
+    # SECURITY.md); False kills it at the refresh itself.
+    refresh_grace: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,12 @@ class TeslaSim:
     ) -> None:
         self.clock = clock
         self.config = config or SimConfig()
-        self.account = Account(refresh_token, client_id=client_id, access_ttl_s=self.config.access_token_ttl_s)
+        self.account = Account(
+            refresh_token,
+            client_id=client_id,
+            access_ttl_s=self.config.access_token_ttl_s,
+            grace=self.config.refresh_grace,
+        )
         self.faults = FaultBook()
         self._timing = Timing(self.config.idle_sleep_s, self.config.wake_delay_s, self.config.schedule_radius_m)
         self._vehicles: dict[str, SimVehicle] = {}
@@ -298,6 +306,7 @@ class TeslaSim:
             counts = {k: self._counters[k] for k in (*BILLED_CATEGORIES, "state_calls", "unauthorized")}
             counts["token_refreshes"] = self.account.refreshes
             counts["rejected_refreshes"] = self.account.rejected_refreshes
+            counts["superseded_refreshes"] = self.account.superseded_pairs
             return counts
 
     def cost_usd(self) -> float:
@@ -315,7 +324,7 @@ class TeslaSim:
         with self._lock:
             self._counters.clear()
             self._requests.clear()
-            self.account.refreshes = self.account.rejected_refreshes = 0
+            self.account.refreshes = self.account.rejected_refreshes = self.account.superseded_pairs = 0
             self.faults.clear()
 
     def expire_access_tokens(self) -> None:

@@ -41,6 +41,9 @@ def test_each_refresh_returns_a_new_pair_and_the_old_refresh_token_is_dead(runni
     grant = refresh_tokens(running.auth_url, "the-app", "rt-initial")
     assert grant.expires_in == 28800 and grant.refresh_token != "rt-initial" and grant.access_token
     assert "rt-" not in repr(grant) and grant.access_token not in repr(grant)
+    # The new pair's first use kills the old refresh token (before it, a retry would still work).
+    bearer = {"Authorization": f"Bearer {grant.access_token}"}
+    assert requests.get(f"{running.url}/api/1/vehicles", headers=bearer, timeout=5).status_code == 200
     with pytest.raises(TokenRejected) as rejected:
         refresh_tokens(running.auth_url, "the-app", "rt-initial")
     assert "rt-initial" not in str(rejected.value) and "invalid_grant" in str(rejected.value)
@@ -87,6 +90,7 @@ def test_a_429_from_the_token_endpoint_carries_retry_after(running: RunningSim) 
 
 
 def test_a_read_timeout_is_not_retried_because_the_token_may_be_spent(running: RunningSim) -> None:
+    running.sim.account.grace = False  # the strictest reading of FACTS: the old token dies with the refresh
     fault = running.sim.faults.add(TOKEN_PATH, delay_s=0.6, count=None)
     with pytest.raises(TeslaUnavailable, match="may be spent"):
         refresh_tokens(running.auth_url, "the-app", "rt-initial", timeout=(2, 0.15))

@@ -47,6 +47,8 @@ def test_the_token_endpoint_takes_a_form_and_refuses_a_used_refresh_token(client
     first = client.post("/oauth2/v3/token", data=form)
     assert first.status_code == 200
     assert set(first.get_json()) >= {"access_token", "refresh_token", "expires_in", "token_type"}
+    # The new pair's first use kills the old refresh token (before it, a retry would still work).
+    assert client.get(API, headers={"Authorization": f"Bearer {first.get_json()['access_token']}"}).status_code == 200
     again = client.post("/oauth2/v3/token", data=form)
     assert again.status_code == 401
     body = again.get_json()

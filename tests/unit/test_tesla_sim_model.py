@@ -346,6 +346,7 @@ def test_refresh_tokens_rotate_and_each_works_only_once() -> None:
     sim, clock = make_sim(local("2026-11-23T12:00"))
     first = sim.token({"grant_type": "refresh_token", "client_id": "app", "refresh_token": "rt-initial"})
     assert first["expires_in"] == 28800 and first["refresh_token"] != "rt-initial"
+    sim.authenticate(first["access_token"])  # the new pair's first use kills the old refresh token
     with pytest.raises(SimError) as reused:
         sim.token({"grant_type": "refresh_token", "client_id": "app", "refresh_token": "rt-initial"})
     assert reused.value.status == 401

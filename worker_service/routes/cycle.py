@@ -2,20 +2,48 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, jsonify
 
+from shared.errors import ValidationError
 from worker_service.http import json_body, services
 from worker_service.services.charging_cycle import run_cycle
 
 bp = Blueprint("cycle", __name__)
 
+# What the scout sends (shared/scout/tick.py); each field may be absent or null, never another type.
+TRIGGER_FIELDS: dict[str, tuple[type, ...]] = {
+    "reason": (str,),
+    "vin": (str,),
+    "vehicle_state": (str,),
+    "observed_at": (str,),
+    "at_home": (bool,),
+    "distance_m": (int, float),
+    "charge_state": (dict,),
+}
+MAX_TEXT = 200
+
+
+def check_trigger(body: dict[str, Any]) -> dict[str, Any]:
+    """The scout's trigger body with every known field of the right type (400 otherwise)."""
+    for name, types in TRIGGER_FIELDS.items():
+        value = body.get(name)
+        if value is None:
+            continue
+        wrong = not isinstance(value, types) or (name == "distance_m" and isinstance(value, bool))
+        if wrong or (isinstance(value, str) and len(value) > MAX_TEXT):
+            raise ValidationError(f"{name} has the wrong type or is too long")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(f"{name} must be a finite number")
+    return body
+
 
 @bp.post("/scout-trigger")
 def scout_trigger() -> Any:
     """The scout saw a change: plan with what it saw; never wakes the car."""
-    body = json_body(required=False)
+    body = check_trigger(json_body(required=False))
     return jsonify(run_cycle(services(), trigger=body, may_wake=False))
 
 

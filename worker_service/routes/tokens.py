@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from shared.errors import RateLimited
+from shared.errors import RateLimited, ValidationError
 from worker_service.http import json_body, services
 
 bp = Blueprint("tokens", __name__)
@@ -39,14 +39,25 @@ def get_token() -> Any:
 def refresh_tokens() -> Any:
     """Refresh now; at most one attempt per 60 s (429 inside that window)."""
     body = json_body(required=False)
-    reason = body.get("reason", "requested")
-    if not isinstance(reason, str) or len(reason) > 200:
+    reason = body.get("reason")
+    if reason is None:
         reason = "requested"
+    elif not isinstance(reason, str) or len(reason) > 200:
+        raise ValidationError("reason must be a text of at most 200 characters")
     s = services()
     try:
         outcome = s.tokens.refresh(reason=reason)
     except RateLimited as limited:
-        response = jsonify({"success": False, "message": "Rate limit", "retry_after_seconds": limited.retry_after})
+        # The contract's 429 body, plus the fields every error answer carries.
+        response = jsonify(
+            {
+                "success": False,
+                "message": "Rate limit",
+                "status": "error",
+                "error": "rate_limited",
+                "retry_after_seconds": limited.retry_after,
+            }
+        )
         response.status_code = 429
         if limited.retry_after is not None:
             response.headers["Retry-After"] = str(max(1, int(limited.retry_after + 0.999)))

@@ -158,8 +158,8 @@ def sweep(s: Services, now: datetime) -> dict[str, int]:
         if S.overdue(session, now):
             log.warning(f"{session['session_id']}: overdue in {session['status']}; restoring and closing")
             try:
-                _, status = cleanup_single_session(s, session["session_id"])
-                closed += status < 300
+                body, status = cleanup_single_session(s, session["session_id"])
+                closed += status < 300 and not body.get("in_progress")  # another run holds it: not closed yet
             except UpstreamError as error:
                 log.error(f"{session['session_id']}: overdue cleanup failed ({error.code}); tried again next sweep")
     deleted = 0

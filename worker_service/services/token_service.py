@@ -188,8 +188,9 @@ class TokenService:
         new_record = TokenRecord(
             grant.access_token, grant.refresh_token, now + timedelta(seconds=grant.expires_in), now
         )
-        # Stored before anything uses the access token: while the new access token is unused the
-        # old refresh token still works, so a crash here costs one access token, not the chain.
+        # Stored before anything uses the access token: while the new pair is unused the old
+        # refresh token still works (design assumption, unconfirmed: SECURITY.md), so a crash here
+        # costs one access token, not the chain.
         self._store_record(new_record)
         self._store.delete(STATUS_COLLECTION, STATUS_ID)
         self._health = {"state": "ok"}

@@ -1,0 +1,187 @@
+"""Two real worker processes on one store (the local backend's SQLite and token file), hit at once.
+
+Cloud Run may run two instances, and Cloud Scheduler may deliver one job twice at the same moment:
+one Tesla refresh between them, one session per need, one set of commands per send job.
+(tests/integration/test_two_workers.py covers concurrent /get-token and restarts.)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from shared.adapters.local.sqlite_store import SqliteDocumentStore
+from shared.clock import SystemClock
+from shared.domain import session as S
+from simulator.tesla_sim import SimConfig, TeslaSim, serve_in_thread
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "two-processes-shared-secret-0123456789"
+VIN = "5YJ3E7EB2NF000001"
+HOME = (52.2297, 21.0122)
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Pair:
+    sim: TeslaSim
+    state: Path
+    urls: list[str]
+
+    def call(self, url: str, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
+        answer = requests.request(
+            method, url + path, json=body, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=120
+        )
+        return answer.status_code, answer.json()
+
+    def at_once(self, method: str, path: str, body: Any = None, per_process: int = 4) -> list[tuple[int, Any]]:
+        """The same request to both processes, `per_process` times each, all at the same moment."""
+        targets = self.urls * per_process
+        with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+            return list(pool.map(lambda url: self.call(url, method, path, body), targets))
+
+
+def start_workers(state: Path, tesla_url: str, count: int) -> list[tuple[subprocess.Popen[bytes], str]]:
+    started = []
+    for _ in range(count):
+        port = free_port()
+        env = {
+            **os.environ,
+            "BACKEND": "local",
+            "STATE_DIR": str(state),
+            "PORT": str(port),
+            "TESLA_VIN": VIN,
+            "TESLA_CLIENT_ID": "client",
+            "TESLA_REFRESH_TOKEN": "EU_bootstrap",
+            "WORKER_API_TOKEN": TOKEN,
+            "TESLA_API_BASE_URL": tesla_url,
+            "TESLA_AUTH_URL": f"{tesla_url}/oauth2/v3/token",
+            "HOME_LATITUDE": str(HOME[0]),
+            "HOME_LONGITUDE": str(HOME[1]),
+            "WORKER_SERVICE_URL": f"http://127.0.0.1:{port}",
+            "PYTHONPATH": str(ROOT),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker_service"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started.append((process, f"http://127.0.0.1:{port}"))
+    deadline = time.monotonic() + 30
+    for process, url in started:
+        while True:
+            try:
+                if requests.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                for p, _ in started:
+                    p.kill()
+                raise AssertionError("worker did not start")
+            time.sleep(0.1)
+    return started
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    # Awake and staying awake: no real-time wake-up waits in these tests.
+    sim = TeslaSim(SystemClock(), refresh_token="EU_bootstrap", client_id="client", config=SimConfig(idle_sleep_s=3600))
+    sim.add_vehicle(
+        VIN, asleep=False, battery_level=40, charge_limit=80, plugged_in=True, latitude=HOME[0], longitude=HOME[1]
+    )
+    with serve_in_thread(sim) as running:
+        workers = start_workers(tmp_path / "state", running.url, 2)
+        try:
+            yield Pair(sim, tmp_path / "state", [url for _, url in workers])
+        finally:
+            for process, _ in workers:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def commands(sim: TeslaSim) -> list[str]:
+    return [r.path.rsplit("/", 1)[-1] for r in sim.requests() if "/command/" in r.path and r.status < 500]
+
+
+def test_refresh_requests_to_both_processes_at_once_refresh_tesla_tokens_once(pair: Pair) -> None:
+    answers = pair.at_once("POST", "/refresh-tokens", {"reason": "concurrency test"})
+    assert {status for status, _ in answers} <= {200, 429}
+    assert sum(1 for status, body in answers if status == 200 and body["refreshed"]) == 1
+    counters = pair.sim.counters()
+    assert counters["token_refreshes"] == 1 and counters["rejected_refreshes"] == 0
+
+
+def test_the_daily_check_in_both_processes_at_once_creates_one_session_and_one_set_of_jobs(pair: Pair) -> None:
+    departure = (datetime.now(UTC) + timedelta(hours=30)).replace(second=0, microsecond=0)
+    status, body = pair.call(
+        pair.urls[0], "POST", "/special-charging-needs", {"target_soc": 90, "departure": departure.isoformat()}
+    )
+    assert status == 201, body
+    answers = pair.at_once("POST", "/daily-special-charging-check", per_process=3)
+    assert all(status == 200 for status, _ in answers), answers
+    assert sum(len(body["sessions"]) for _, body in answers) == 1
+    sessions = pair.call(pair.urls[1], "GET", "/special-charging-sessions")[1]["sessions"]
+    assert [s["session_id"] for s in sessions] == [S.session_id_for(1, departure, WARSAW)]
+    jobs = sorted(j["name"] for j in pair.call(pair.urls[0], "GET", "/scheduler-jobs")[1]["jobs"])
+    if sessions[0]["status"] == "SCHEDULED":
+        assert [j.split("-")[1] for j in jobs] == ["cleanup", "send"] and commands(pair.sim) == []
+    else:  # the send time had already passed: sent at once, exactly once
+        assert sessions[0]["status"] == "ACTIVE" and [j.split("-")[1] for j in jobs] == ["cleanup"]
+        assert sorted(commands(pair.sim)) == ["add_charge_schedule", "set_charge_limit"]
+
+
+def test_one_send_job_delivered_to_both_processes_at_once_sends_one_set_of_commands(pair: Pair) -> None:
+    now = datetime.now(UTC)
+    start, end = now + timedelta(hours=3), now + timedelta(hours=6)
+    plan = {
+        "windows": [{"start": start.isoformat(), "end": end.isoformat()}],
+        "charging_start": start.isoformat(),
+        "charging_end": end.isoformat(),
+        "send_schedule_at": (start - timedelta(hours=2)).isoformat(),
+        "estimated_cost": 10.0,
+        "feasible": True,
+    }
+    departure = end + timedelta(hours=1)
+    session_id = S.session_id_for(7, departure, WARSAW)
+    need = {"need_id": "need_7", "vin": VIN, "target_soc": 90, "departure": departure.isoformat()}
+    record = S.new_session(
+        session_id=session_id,
+        need=need,
+        plan=plan,
+        cleanup_at=end + timedelta(minutes=30),
+        send_job_name=f"special-send-{session_id.replace('_', '-')}",
+        cleanup_job_name=f"special-cleanup-{session_id.replace('_', '-')}",
+        now=now,
+        tz=WARSAW,
+    )
+    SqliteDocumentStore(pair.state / "documents.sqlite3").set("special_charging_sessions", session_id, record)
+
+    answers = pair.at_once("POST", "/send-special-schedule", {"session_id": session_id})
+    assert all(status == 200 for status, _ in answers), answers
+    assert sorted(commands(pair.sim)) == ["add_charge_schedule", "set_charge_limit"]
+    done = pair.call(pair.urls[0], "GET", f"/special-charging-sessions/{session_id}")[1]["session"]
+    assert done["status"] == "ACTIVE" and done["original_charge_limit"] == 80
+    car = pair.sim.snapshot(VIN)
+    assert car["charge_limit"] == 90 and len(car["schedules"]) == 1
