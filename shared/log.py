@@ -132,11 +132,17 @@ _configured = False
 _configure_lock = threading.Lock()
 
 
-def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
-    """Send every record of the root logger to stdout as JSON lines (idempotent)."""
+def configure_logging(level: int | None = None, stream: Any = None) -> None:
+    """Send every record of the root logger to stdout as JSON lines (idempotent).
+
+    Later calls without arguments keep what an earlier call set up (tests and the simulation
+    choose a level or stream first, then build apps that call this again).
+    """
     global _configured
     with _configure_lock:
         root = logging.getLogger()
+        if level is not None:
+            root.setLevel(level)
         if _configured and stream is None:
             return
         for handler in list(root.handlers):
@@ -146,7 +152,8 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
         handler.setFormatter(JsonFormatter())
         handler._tesla_offpeak = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-        root.setLevel(level)
+        if level is None and not _configured:
+            root.setLevel(logging.INFO)
         for noisy in ("urllib3", "werkzeug", "google", "grpc", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         _configured = True
