@@ -31,8 +31,9 @@ JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,500}$")
 
 # Retry policy of the HTTP jobs, the same on both backends (Cloud Scheduler's RetryConfig
 # semantics: start at the minimum, double max_doublings times, then grow linearly, capped).
-MIN_BACKOFF_SECONDS = 5
-MAX_BACKOFF_SECONDS = 300
+# A first retry after a minute: past the session claim of a handler run that died (session.py).
+MIN_BACKOFF_SECONDS = 60
+MAX_BACKOFF_SECONDS = 600
 MAX_DOUBLINGS = 3
 # Cloud Scheduler's limits: retry_count 0-5, attempt_deadline 15 s to 30 min (for HTTP targets).
 MAX_RETRY_COUNT = 5

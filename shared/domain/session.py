@@ -19,7 +19,11 @@ from zoneinfo import ZoneInfo
 SCHEDULED, ACTIVE, COMPLETED, FAILED, CANCELLED = "SCHEDULED", "ACTIVE", "COMPLETED", "FAILED", "CANCELLED"
 STATUSES = (SCHEDULED, ACTIVE, COMPLETED, FAILED, CANCELLED)
 HISTORY_LIMIT = 60
-CLAIM_SECONDS = 300  # longer than a bounded wake-up plus three commands with retries
+# A run renews its claim at every step, so this only has to outlast the longest single step
+# (a bounded wake-up, or one command with its retries). It is shorter than the jobs' first retry
+# backoff (MIN_BACKOFF_SECONDS in cron.py), so a delivery that found the claim of a run that
+# died is retried after the claim has lapsed.
+CLAIM_SECONDS = 180
 
 Session = dict[str, Any]
 

@@ -175,8 +175,8 @@ def test_build_job_is_the_contract_shape() -> None:
     assert "oauth_token" not in target
     retry = built.retry_config
     assert retry.retry_count == 3
-    assert retry.min_backoff_duration == timedelta(seconds=5)
-    assert retry.max_backoff_duration == timedelta(seconds=300)
+    assert retry.min_backoff_duration == timedelta(seconds=60)
+    assert retry.max_backoff_duration == timedelta(seconds=600)
     assert retry.max_doublings == 3
     assert built.attempt_deadline == timedelta(seconds=320)
     assert parse_job(built) == special_job()

@@ -108,7 +108,8 @@ def test_duplicate_and_concurrent_deliveries_send_one_set_of_commands(make_syste
         t.start()
     for t in threads:
         t.join()
-    assert all(status == 200 for status, _ in answers)
+    # one delivery sends; one that finds it mid-way answers 503 (Cloud Scheduler retries it later)
+    assert all(status == 200 or (status == 503 and body["in_progress"]) for status, body in answers)
     again = system.call_worker("POST", "/send-special-schedule", {"session_id": "special_1_20261124_0600"})
     assert again[0] == 200 and again[1]["already_done"] is True
     assert system.sim.counters()["commands"] - before == 2  # one set_charge_limit, one add_charge_schedule
@@ -187,3 +188,23 @@ def test_normal_cycle_is_blocked_while_a_session_is_active(make_system: Callable
         status, body = system.call_worker("POST", path, {})
         assert status == 200 and body["skipped"] is True and body["reason"] == "special_charging_active"
     assert system.sim.counters()["commands"] == commands
+
+
+def test_a_send_whose_run_died_holding_the_session_is_retried_after_the_claim_lapses(
+    make_system: Callable[..., System],
+) -> None:
+    from shared.domain import session as S
+
+    system = plan_night(make_system)
+    send_at = datetime.fromisoformat(session(system)["send_schedule_at"])
+    system.advance(send_at - system.clock.now() - timedelta(minutes=1))
+    # an instance died a moment ago in the middle of this send, still holding the session
+    system.services.store.update(
+        "special_charging_sessions",
+        "special_1_20261124_0600",
+        lambda cur: S.claim(cur, "dead-instance", "send", system.clock.now()),
+    )
+    system.advance(timedelta(minutes=6))
+    statuses = [f.status for f in system.fired if "send" in f.name]
+    assert statuses[0] == 503 and statuses[-1] == 200  # refused while claimed, then retried and sent
+    assert session(system)["status"] == "ACTIVE" and system.sim.snapshot(system.vin)["charge_limit"] == 90

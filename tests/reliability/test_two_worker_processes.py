@@ -179,7 +179,9 @@ def test_one_send_job_delivered_to_both_processes_at_once_sends_one_set_of_comma
     SqliteDocumentStore(pair.state / "documents.sqlite3").set("special_charging_sessions", session_id, record)
 
     answers = pair.at_once("POST", "/send-special-schedule", {"session_id": session_id})
-    assert all(status == 200 for status, _ in answers), answers
+    # one run sends; a delivery that finds it mid-way answers 503 in_progress and is retried later
+    assert all(status == 200 or (status == 503 and body["in_progress"]) for status, body in answers), answers
+    assert any(status == 200 and not body.get("in_progress") for status, body in answers)
     assert sorted(commands(pair.sim)) == ["add_charge_schedule", "set_charge_limit"]
     done = pair.call(pair.urls[0], "GET", f"/special-charging-sessions/{session_id}")[1]["session"]
     assert done["status"] == "ACTIVE" and done["original_charge_limit"] == 80

@@ -234,6 +234,6 @@ def test_validate_job_fields_accepts_a_one_shot_job() -> None:
 
 def test_retry_backoff_doubles_then_grows_linearly_up_to_the_cap() -> None:
     waits = [retry_backoff(n).total_seconds() for n in range(1, 9)]
-    assert waits[:6] == [5, 10, 20, 40, 80, 120]
+    assert waits[:6] == [60, 120, 240, 480, 600, 600]
     assert max(waits) <= MAX_BACKOFF_SECONDS
     assert retry_backoff(100) == timedelta(seconds=MAX_BACKOFF_SECONDS)

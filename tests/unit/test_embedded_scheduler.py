@@ -159,12 +159,12 @@ def test_retries_non_2xx_with_backoff_on_the_clock(scheduler: EmbeddedScheduler,
     scheduler.create(send_job(retry_count=3))
     first = scheduler.run_due(SEND_AT)
     assert [(r.status, r.attempt, r.will_retry) for r in first] == [(500, 1, True)]
-    assert scheduler.next_run("special-send-s1") == SEND_AT + timedelta(seconds=5)
-    assert scheduler.run_due(SEND_AT + timedelta(seconds=4)) == []
-    second = scheduler.run_due(SEND_AT + timedelta(seconds=5))
+    assert scheduler.next_run("special-send-s1") == SEND_AT + timedelta(seconds=60)
+    assert scheduler.run_due(SEND_AT + timedelta(seconds=59)) == []
+    second = scheduler.run_due(SEND_AT + timedelta(seconds=60))
     assert [(r.status, r.attempt, r.will_retry) for r in second] == [(503, 2, True)]
-    assert scheduler.run_due(SEND_AT + timedelta(seconds=14)) == []
-    third = scheduler.run_due(SEND_AT + timedelta(seconds=15))
+    assert scheduler.run_due(SEND_AT + timedelta(seconds=179)) == []  # then 120 s after the second
+    third = scheduler.run_due(SEND_AT + timedelta(seconds=180))
     assert [(r.status, r.attempt, r.will_retry) for r in third] == [(200, 3, False)]
     assert scheduler.run_due(SEND_AT + timedelta(hours=1)) == []
     # Every attempt carries the same schedule time: the handler's de-duplication key.
@@ -176,7 +176,7 @@ def test_stops_after_retry_count_retries(scheduler: EmbeddedScheduler, sender: R
     sender.statuses = [503]
     scheduler.create(send_job(retry_count=1))
     scheduler.run_due(SEND_AT)
-    last = scheduler.run_due(SEND_AT + timedelta(seconds=5))
+    last = scheduler.run_due(SEND_AT + timedelta(seconds=60))
     assert [(r.status, r.attempt, r.will_retry) for r in last] == [(503, 2, False)]
     assert scheduler.run_due(SEND_AT + timedelta(days=1)) == []
     assert len(sender.requests) == 2

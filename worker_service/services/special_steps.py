@@ -58,7 +58,8 @@ class SessionRun:
         def write(current: S.Session) -> S.Session | None:
             if (current.get("claim") or {}).get("owner") != self.owner:
                 raise Conflict("The session was taken over by another run")
-            return S.record(current, event, now, tz, status=status, error=error, **fields)
+            noted = S.record(current, event, now, tz, status=status, error=error, **fields)
+            return S.claim(noted, self.owner, self.step, now)  # each step renews the claim
 
         self.session = change_session(self.s.store, self.session_id, write)
         line = f"{self.session_id}: {event}" + (f" -> {status}" if status else "")
@@ -82,12 +83,14 @@ def _already(session: S.Session, what: str) -> dict[str, Any]:
 
 
 def _in_progress(session: S.Session) -> dict[str, Any]:
+    # Not 2xx: if the run holding the claim dies, Cloud Scheduler's retry must come back.
     return {
-        "status": "success",
+        "status": "error",
+        "error": "in_progress",
         "in_progress": True,
         "session_id": session["session_id"],
         "session_status": session.get("status"),
-        "message": "another delivery of this job is handling the session",
+        "message": "another delivery of this job is handling the session; retry later",
     }
 
 
@@ -121,7 +124,7 @@ def send_special_schedule(s: Services, session_id: str) -> tuple[dict[str, Any],
     if not run.try_claim((S.SCHEDULED,)):
         if run.session.get("status") != S.SCHEDULED:
             return _already(run.session, "sending"), 200
-        return _in_progress(run.session), 200
+        return _in_progress(run.session), 503
     try:
         _send_steps(s, run)
     except UpstreamError as error:
@@ -211,7 +214,7 @@ def cleanup_single_session(s: Services, session_id: str) -> tuple[dict[str, Any]
     if not run.try_claim((S.SCHEDULED, S.ACTIVE, S.FAILED)):
         if S.is_finished(run.session):
             return _already(run.session, "cleanup"), 200
-        return _in_progress(run.session), 200
+        return _in_progress(run.session), 503
     try:
         restore_session(s, run)
     except UpstreamError as error:

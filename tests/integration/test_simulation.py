@@ -1,0 +1,138 @@
+"""The month simulation end to end, on a few days: deterministic, the contract's report, both price sources, the demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.__main__ import main as simulator_main
+from simulator.demo import main as demo_main
+from simulator.month import run_simulation
+from simulator.report import build_report, without_timing
+from simulator.scenario import load_scenario
+
+CONTRACT_KEYS: dict[str, Any] = {
+    "days": int,
+    "scout_invocations": int,
+    "worker_invocations": int,
+    "tesla_billable": {"data": int, "commands": int, "wakes": int},
+    "tesla_cost_usd": float,
+    "gcp_cost_usd": {"list_price": float, "after_free_tier": float},
+    "energy_kwh": float,
+    "energy_cost": {"planned": float, "charge_on_arrival": float},
+    "special_sessions": {"completed": int, "failed": int},
+    "charge_limit_restored": {"count": int, "of": int},
+}
+
+
+def two_days(seed: int, prices: str | None = None) -> dict[str, Any]:
+    return build_report(run_simulation(load_scenario().with_prices(prices), days=2, seed=seed))
+
+
+def check_shape(report: dict[str, Any], shape: dict[str, Any], path: str = "") -> None:
+    for key, expected in shape.items():
+        assert key in report, f"{path}{key} missing"
+        if isinstance(expected, dict):
+            check_shape(report[key], expected, f"{path}{key}.")
+        elif expected is float:
+            assert isinstance(report[key], int | float) and not isinstance(report[key], bool), f"{path}{key}"
+        else:
+            assert isinstance(report[key], expected) and not isinstance(report[key], bool), f"{path}{key}"
+
+
+def test_the_same_seed_gives_the_same_report_except_timing() -> None:
+    first, second = two_days(seed=3), two_days(seed=3)
+    assert without_timing(first) == without_timing(second)
+    assert first["timing"]["wall_seconds"] > 0  # timing is there, just not compared
+    assert without_timing(two_days(seed=4)) != without_timing(first)
+
+
+def test_the_report_has_the_contracts_keys_and_a_goal_section() -> None:
+    report = two_days(seed=1)
+    check_shape(report, CONTRACT_KEYS)
+    assert report["days"] == 2 and report["scout_invocations"] == 2 * 96
+    assert report["gcp_cost_usd"]["list_price"] >= report["gcp_cost_usd"]["after_free_tier"] >= 0
+    assert set(report["gcp_cost_usd"]["breakdown"]) == {
+        "cloud_run",
+        "cloud_scheduler",
+        "secret_manager",
+        "firestore",
+        "cloud_logging",
+    }
+    for name in (
+        "tesla_fleet_api",
+        "gcp_after_free_tier",
+        "gcp_list_price",
+        "energy_saving_vs_arrival",
+        "month_runtime",
+    ):
+        assert isinstance(report["goals"][name]["met"], bool), name
+    json.dumps(report)  # plain JSON types only
+
+
+def test_the_first_nights_early_departure_is_met_and_its_limit_restored() -> None:
+    report = two_days(seed=1)
+    need = report["special_sessions"]["needs"][0]
+    assert need["met"] is True and need["soc_at_departure"] >= need["target_soc"] == 90
+    assert report["special_sessions"]["completed"] == 1 and report["special_sessions"]["failed"] == 0
+    assert report["charge_limit_restored"] == {**report["charge_limit_restored"], "count": 1, "of": 1}
+    # its two one-shot jobs were created and deleted again
+    assert report["cloud_scheduler"]["one_shot_jobs_created"] == 2 and report["cloud_scheduler"]["jobs_alive_end"] == 3
+    assert report["worker_invocations_by_path"]["/send-special-schedule"] == 1
+    assert report["worker_invocations_by_path"]["/cleanup-single-session"] == 1
+
+
+def test_planning_on_the_tge_series_goes_through_the_price_feed() -> None:
+    run = run_simulation(load_scenario().with_prices("tge"), days=2, seed=1)
+    report = build_report(run)
+    feed_calls = sum(call.remote_calls["price_feed"] for call in run.meter.invocations)
+    assert feed_calls > 0  # the worker's planning fetched OFFPEAK_API_URL
+    assert report["prices"]["source"] == "tge" and report["energy_cost"]["currency"] == "PLN"
+    assert report["special_sessions"]["needs"][0]["met"] is True
+    assert report["goals"]["energy_saving_vs_arrival"]["applies"] is False
+
+
+def test_the_command_line_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r.json"
+    assert simulator_main(["--days", "1", "--report", str(out), "--seed", "2"]) == 0
+    report = json.loads(out.read_text())
+    assert report["days"] == 1 and report["seed"] == 2
+    assert "scout invocations" in capsys.readouterr().out
+
+
+def test_a_bad_scenario_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("prices: spot\n")
+    assert simulator_main(["--days", "1", "--scenario", str(bad)]) == 2
+    assert "prices must be one of" in capsys.readouterr().err
+
+
+def test_a_start_outside_the_price_series_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    late = tmp_path / "late.yaml"
+    late.write_text("start: 2026-06-01\nprices: tge\n")
+    assert simulator_main(["--days", "1", "--scenario", str(late)]) == 2
+    assert "pick a start date inside it" in capsys.readouterr().err
+
+
+def test_the_demo_tells_the_night_and_writes_report_and_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert demo_main(["--days", "2", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for step in (
+        "arrived_home",
+        "/daily-special-charging-check: session special_1_20260203_0600 planned",
+        "job created: special-send-special-1-20260203-0600",
+        "job special-send-special-1-20260203-0600 fires at its minute",
+        "starts charging",
+        "job special-cleanup-special-1-20260203-0600 fires at its minute",
+        "charge limit restored to 80 %",
+        "job deleted: special-cleanup-special-1-20260203-0600",
+        "The month (2 days)",
+    ):
+        assert step in printed, step
+    assert json.loads((tmp_path / "report.json").read_text())["days"] == 2
+    assert (tmp_path / "night.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

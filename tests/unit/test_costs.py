@@ -1,0 +1,188 @@
+"""Counters to dollars (simulator/costs.py), the meters behind them, and the energy alternatives."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shared.clock import ManualClock
+from shared.domain.prices import PriceInterval
+from shared.ports import HttpJob
+from simulator.costs import GcpUsage, ServiceUsage, cloud_run_usage, gcp_costs, load_price_table, tesla_cost
+from simulator.energy import PlugSession, PriceCurve, energy_figures, fixed_window_start
+from simulator.metering import Invocation, MeteredScheduler, MeteredSecrets, MeteredStore
+from tests.fakes.scheduler import InMemoryJobScheduler
+from tests.fakes.stores import InMemoryDocumentStore, InMemorySecretStore
+
+T0 = datetime(2026, 2, 2, 12, 0, tzinfo=UTC)
+WARSAW = ZoneInfo("Europe/Warsaw")
+
+
+def table(**cloud_run: Any) -> dict[str, Any]:
+    """The real price table with simple Cloud Run numbers, so the arithmetic below is checkable by hand."""
+    prices = load_price_table()
+    prices["cloud_run"]["services"] = {
+        "scout": {"vcpu": 0.5, "memory_gib": 1.0},
+        "worker": {"vcpu": 1.0, "memory_gib": 0.5},
+    }
+    prices["cloud_run"]["cold_start"] = {"idle_minutes": 15, "cpu_seconds": {"scout": 1.0, "worker": 0.5}}
+    prices["cloud_run"]["remote_latency_s"] = {"tesla_api": 0.5}
+    prices["cloud_run"].update(cloud_run)
+    return prices
+
+
+def call(service: str, at: datetime, wall: float, **extra: Any) -> Invocation:
+    return Invocation(service, "POST", "/", at, 200, wall, extra.pop("virtual", 0.0), **extra)
+
+
+def test_a_cold_request_pays_its_start_and_is_rounded_up_to_100_ms() -> None:
+    usage = cloud_run_usage([call("scout", T0, 0.04)], table())
+    scout = usage["scout"]
+    # (1.0 s cold start + 0.04 s) of CPU at 0.5 vCPU = 2.08 s -> 2.1 s billed
+    assert scout.cold_starts == 1 and scout.billed_seconds == pytest.approx(2.1)
+    assert scout.vcpu_seconds == pytest.approx(1.05) and scout.gib_seconds == pytest.approx(2.1)
+
+
+def test_a_request_soon_after_the_last_one_is_warm() -> None:
+    calls = [call("worker", T0, 0.2), call("worker", T0 + timedelta(minutes=14), 0.2)]
+    assert cloud_run_usage(calls, table())["worker"].cold_starts == 1
+    calls = [call("worker", T0, 0.2), call("worker", T0 + timedelta(minutes=15), 0.2)]
+    assert cloud_run_usage(calls, table())["worker"].cold_starts == 2  # idle 15 min: gone
+
+
+def test_a_caller_is_billed_while_it_waits_for_the_worker_and_for_tesla() -> None:
+    child = call("worker", T0, 0.3, virtual=20.0)  # the worker waited 20 s for a car to wake
+    parent = call("scout", T0, 0.5, virtual=20.0, children=[0], remote_calls=Counter(tesla_api=2))
+    usage = cloud_run_usage([child, parent], table())
+    worker_seconds = 0.5 + 0.3 + 20.0  # cold start + its own CPU at 1 vCPU + the wake
+    assert usage["worker"].billed_seconds == pytest.approx(20.8)
+    # scout: (1.0 cold + 0.2 own CPU) / 0.5 vCPU + 2 Tesla calls x 0.5 s + the worker's 20.8 s
+    assert usage["scout"].billed_seconds == pytest.approx(2.4 + 1.0 + worker_seconds)
+    assert usage["scout"].cpu_seconds_measured == pytest.approx(0.2)
+
+
+def usage(days: float = 30, **overrides: Any) -> GcpUsage:
+    base: dict[str, Any] = {
+        "days": days,
+        "cloud_run": {"scout": ServiceUsage(), "worker": ServiceUsage()},
+        "scheduler_job_days": 90,
+        "secret_accesses": 0,
+        "secret_average_enabled_versions": 2.0,
+        "firestore_daily": {},
+        "log_bytes": 0,
+    }
+    base.update(overrides)
+    return GcpUsage(**base)
+
+
+def test_three_static_scheduler_jobs_are_free_and_a_fourth_is_not() -> None:
+    prices = load_price_table()
+    three = gcp_costs(usage(scheduler_job_days=90), prices)["cloud_scheduler"]
+    assert three.list_price == pytest.approx(90 / 31 * 0.10) and three.after_free_tier == 0
+    four = gcp_costs(usage(scheduler_job_days=124), prices)["cloud_scheduler"]
+    assert four.after_free_tier == pytest.approx((124 / 31 - 3) * 0.10)
+
+
+def test_secret_versions_and_accesses_beyond_the_free_tier() -> None:
+    prices = load_price_table()
+    # 2 token versions + the client secret the deploy stores = 3 active versions
+    cost = gcp_costs(usage(secret_accesses=20_000, secret_average_enabled_versions=2.0), prices)["secret_manager"]
+    assert cost.list_price == pytest.approx(3 * 0.06 + 2 * 0.03)
+    assert cost.after_free_tier == pytest.approx(0.03)  # 10,000 accesses over the free 10,000
+    many = gcp_costs(usage(secret_average_enabled_versions=9.0), prices)["secret_manager"]
+    assert many.after_free_tier == pytest.approx((10 - 6) * 0.06)
+
+
+def test_firestore_free_quota_is_daily() -> None:
+    prices = load_price_table()
+    days = {1: {"reads": 60_000, "writes": 100}, 2: {"reads": 10_000}}
+    cost = gcp_costs(usage(firestore_daily=days), prices)["firestore"]
+    assert cost.after_free_tier == pytest.approx(10_000 / 1e5 * 0.06)  # only day 1 went over
+    assert cost.list_price == pytest.approx(70_000 / 1e5 * 0.06 + 100 / 1e5 * 0.18)
+
+
+def test_a_shorter_run_is_scaled_to_a_month() -> None:
+    prices = load_price_table()
+    half = gcp_costs(usage(days=15, scheduler_job_days=45), prices)["cloud_scheduler"]
+    assert half.list_price == pytest.approx(90 / 31 * 0.10)
+
+
+def test_cloud_run_free_tier_covers_a_small_project() -> None:
+    prices = load_price_table()
+    run = {"scout": ServiceUsage(requests=2880, vcpu_seconds=2000, gib_seconds=3000), "worker": ServiceUsage()}
+    cost = gcp_costs(usage(cloud_run=run), prices)["cloud_run"]
+    assert cost.list_price == pytest.approx(2000 * 0.000024 + 3000 * 0.0000025 + 2880 / 1e6 * 0.40)
+    assert cost.after_free_tier == 0
+
+
+def test_tesla_prices_per_category() -> None:
+    prices = load_price_table()
+    assert tesla_cost({"data": 500, "commands": 1000, "wakes": 50}, prices) == pytest.approx(3.0)
+
+
+def test_job_days_count_every_billing_day_a_job_touched() -> None:
+    clock = ManualClock(datetime(2026, 2, 1, 23, 0, tzinfo=UTC))  # 00:00 in Warsaw, 15:00 the day before in LA
+    jobs = MeteredScheduler(InMemoryJobScheduler(), clock)
+    start = clock.now()
+    jobs.create(HttpJob("static", "*/15 * * * *", "Etc/UTC", "http://x/"))
+    clock.advance(timedelta(hours=7))  # 06:00 UTC = 22:00 LA
+    jobs.create(HttpJob("one-shot", "0 9 2 2 *", "Etc/UTC", "http://x/"))
+    clock.advance(timedelta(hours=3))  # 01:00 LA next day
+    assert jobs.delete("one-shot")
+    end = start + timedelta(days=2)
+    # static: alive the whole run of 2 days -> 2; one-shot: spans LA midnight -> 2
+    assert jobs.job_days(start, end) == 4
+    assert jobs.alive_max() == 2
+
+
+def test_enabled_secret_versions_are_integrated_over_time() -> None:
+    clock = ManualClock(T0)
+    secrets = MeteredSecrets(InMemorySecretStore(), clock)
+    secrets.add_version("tokens", b"1")
+    clock.advance(timedelta(hours=12))
+    secrets.add_version("tokens", b"2")
+    clock.advance(timedelta(hours=12))
+    assert secrets.enabled_version_seconds(T0, clock.now()) == pytest.approx(12 * 3600 * 1 + 12 * 3600 * 2)
+    assert secrets.counts["versions_added"] == 2 and secrets.enabled_max() == 2
+
+
+def test_the_store_meter_counts_firestore_units_as_the_shared_fake_does() -> None:
+    clock = ManualClock(T0)
+    fake = InMemoryDocumentStore()
+    store = MeteredStore(fake, clock)
+    store.get("a", "missing")  # a miss is still a read
+    store.set("a", "1", {"x": 1})
+    store.set("a", "2", {"x": 2})
+    store.list("a")  # 2 documents
+    store.list("b")  # none: still 1 read
+    store.update("a", "1", lambda cur: {**(cur or {}), "x": 3})
+    store.update("a", "1", lambda cur: None)  # read, no write
+    store.delete("a", "2")
+    assert store.totals() == {"reads": 1 + 2 + 1 + 1 + 1, "writes": 3, "deletes": 1}
+    assert store.totals() == {"reads": fake.reads, "writes": fake.writes, "deletes": fake.deletes}
+
+
+def test_planned_charging_is_priced_and_compared_with_charging_on_arrival() -> None:
+    # Peak 1.00 until 22:00 local, then 0.50: 11 kWh at 11 kW is one hour either way.
+    evening = datetime(2026, 2, 2, 18, 0, tzinfo=WARSAW)
+    ten = datetime(2026, 2, 2, 22, 0, tzinfo=WARSAW)
+    prices = PriceCurve([PriceInterval(evening, ten, 1.0), PriceInterval(ten, ten + timedelta(hours=10), 0.5)])
+    session = PlugSession(evening, ten + timedelta(hours=9))
+    night = (ten + timedelta(hours=3), ten + timedelta(hours=4), 11.0)
+    figures = energy_figures([night], [session], prices, 11.0, WARSAW)
+    assert figures.planned_kwh == pytest.approx(11.0) and figures.planned_cost == pytest.approx(5.5)
+    assert figures.arrival_cost == pytest.approx(11.0)  # 18:00-19:00 at 1.00
+    assert figures.fixed_window_cost == pytest.approx(5.5)  # 22:00-23:00 at 0.50
+    assert figures.fixed_window_shortfall_kwh == 0
+
+
+def test_the_fixed_window_starts_at_22_or_at_once_at_night() -> None:
+    assert fixed_window_start(datetime(2026, 2, 2, 17, 30, tzinfo=WARSAW), WARSAW).hour == 22
+    late = datetime(2026, 2, 2, 23, 10, tzinfo=WARSAW)
+    assert fixed_window_start(late, WARSAW) == late
+    early = datetime(2026, 2, 3, 5, 0, tzinfo=WARSAW)
+    assert fixed_window_start(early, WARSAW) == early
