@@ -77,6 +77,9 @@ class System:
     worker: Client
     scout: Client
     fired: list[FireResult] = field(default_factory=list)
+    # The in-process hosts behind `http` (host -> WSGI app); the simulation adds hosts (a price
+    # feed, the scout for scheduler jobs) or wraps one (metering) by changing this mapping.
+    apps: dict[str, Any] = field(default_factory=dict)
 
     @property
     def vin(self) -> str:
@@ -172,4 +175,4 @@ def build_system(
     scout_app = functions_framework.create_app(
         target="tesla_scout_main", source=str(ROOT / "scout_function" / "main.py")
     )
-    return System(clock, sim, settings, services, scheduler, http, Client(worker_app), Client(scout_app))
+    return System(clock, sim, settings, services, scheduler, http, Client(worker_app), Client(scout_app), apps=apps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,19 @@ def test_the_first_nights_early_departure_is_met_and_its_limit_restored() -> Non
     assert report["cloud_scheduler"]["one_shot_jobs_created"] == 2 and report["cloud_scheduler"]["jobs_alive_end"] == 3
     assert report["worker_invocations_by_path"]["/send-special-schedule"] == 1
     assert report["worker_invocations_by_path"]["/cleanup-single-session"] == 1
+
+
+def test_jumping_the_clock_never_delays_a_job() -> None:
+    run = run_simulation(load_scenario(), days=2, seed=1)
+    fired = run.system.fired
+    assert {f.name.split("-special-")[0] for f in fired if f.name.startswith("special-")} == {
+        "special-send",
+        "special-cleanup",
+    }
+    late = [f for f in fired if f.fired_at != f.scheduled_time]
+    assert late == []  # every job, static or one-shot, fired at the very instant it was due
+    ticks = sorted(f.fired_at for f in fired if f.name == "tesla-scout-every-15-min")
+    assert all(b - a == timedelta(minutes=15) for a, b in zip(ticks, ticks[1:], strict=False))
 
 
 def test_planning_on_the_tge_series_goes_through_the_price_feed() -> None:

@@ -1,13 +1,15 @@
-"""Counters to dollars (simulator/costs.py), the meters behind them, and the energy alternatives."""
+"""Counters to dollars (simulator/costs.py), the meters behind them, the energy alternatives and the price feed."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from werkzeug.test import Client
 
 from shared.clock import ManualClock
 from shared.domain.prices import PriceInterval
@@ -15,6 +17,7 @@ from shared.ports import HttpJob
 from simulator.costs import GcpUsage, ServiceUsage, cloud_run_usage, gcp_costs, load_price_table, tesla_cost
 from simulator.energy import PlugSession, PriceCurve, energy_figures, fixed_window_start
 from simulator.metering import Invocation, MeteredScheduler, MeteredSecrets, MeteredStore
+from simulator.price_data import PriceDataError, feed_app, prices_for, published_until
 from tests.fakes.scheduler import InMemoryJobScheduler
 from tests.fakes.stores import InMemoryDocumentStore, InMemorySecretStore
 
@@ -186,3 +189,33 @@ def test_the_fixed_window_starts_at_22_or_at_once_at_night() -> None:
     assert fixed_window_start(late, WARSAW) == late
     early = datetime(2026, 2, 3, 5, 0, tzinfo=WARSAW)
     assert fixed_window_start(early, WARSAW) == early
+
+
+def test_day_ahead_prices_are_shown_only_once_published() -> None:
+    morning = datetime(2026, 2, 2, 9, 0, tzinfo=WARSAW)
+    assert published_until(morning, WARSAW) == datetime(2026, 2, 3, 0, 0, tzinfo=WARSAW)
+    afternoon = datetime(2026, 2, 2, 14, 0, tzinfo=WARSAW)
+    assert published_until(afternoon, WARSAW) == datetime(2026, 2, 4, 0, 0, tzinfo=WARSAW)
+    series = prices_for("tge", datetime(2026, 2, 1, tzinfo=WARSAW), datetime(2026, 2, 6, tzinfo=WARSAW), WARSAW)
+    clock = ManualClock(morning)
+    app = feed_app(series, clock, WARSAW)
+
+    def feed() -> dict[str, Any]:
+        answer = Client(app).get("/prices")
+        return json.loads(answer.get_data())
+
+    body = feed()
+    assert body["currency"] == "PLN"
+    assert body["prices"][-1]["end"] == "2026-02-02T23:00:00+00:00"  # today's prices only
+    clock.set(afternoon)
+    assert feed()["prices"][-1]["end"] == "2026-02-03T23:00:00+00:00"  # tomorrow's are out
+
+
+def test_the_bundled_series_are_contiguous_and_in_pln_per_kwh() -> None:
+    for name in ("tge", "rce"):
+        start, end = datetime(2026, 1, 1, tzinfo=WARSAW), datetime(2026, 3, 8, tzinfo=WARSAW)
+        series = prices_for(name, start, end, WARSAW)
+        assert series[0].start <= start and series[-1].end >= end
+        assert all(-1 < i.price_per_kwh < 5 for i in series)  # PLN/kWh, not PLN/MWh
+    with pytest.raises(PriceDataError, match="pick a start date inside it"):
+        prices_for("tge", datetime(2026, 6, 1, tzinfo=WARSAW), datetime(2026, 6, 2, tzinfo=WARSAW), WARSAW)

@@ -1,0 +1,59 @@
+"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce]`.
+
+Runs the month simulation (simulator/month.py) and writes its report (simulator/report.py); prints
+the summary table. Exit status 0 whether or not the goals are met (the report says which); 2 on
+bad arguments or a scenario that cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from simulator.price_data import PriceDataError
+from simulator.scenario import PRICE_SOURCES, ScenarioError, load_scenario
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=30, help="days to simulate (default 30)")
+    parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    parser.add_argument("--scenario", type=Path, default=None, help="scenario YAML (default: the commuter)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the household (default 1)")
+    parser.add_argument("--prices", choices=PRICE_SOURCES, default=None, help="override the scenario's prices")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, report, print."""
+    args = parse_args(argv)
+    if args.days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+    from simulator.month import run_simulation
+    from simulator.report import build_report, summary_lines
+
+    try:
+        scenario = load_scenario(args.scenario).with_prices(args.prices)
+        run = run_simulation(scenario, days=args.days, seed=args.seed)
+    except (ScenarioError, PriceDataError) as error:
+        print(f"simulator: {error}", file=sys.stderr)
+        return 2
+    report = build_report(run)
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(f"Simulated {report['days']} days of '{report['scenario']}' (seed {report['seed']}):")
+        print("\n".join(summary_lines(report)))
+        if args.report is not None:
+            print(f"report written to {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
