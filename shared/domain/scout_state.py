@@ -11,7 +11,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-HOME_RECHECK = timedelta(minutes=60)
+# A car parked at home and awake (charging, usually) is re-read this often, in case it left and
+# came back without sleeping; the nightly failsafe cycle covers the rest.
+HOME_RECHECK = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,10 @@ class ScoutState:
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
+
+    def differs_from(self, other: ScoutState) -> bool:
+        """A change worth a write: anything but the time of the tick (Firestore writes add up)."""
+        return replace(self, updated_at=other.updated_at) != other
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> ScoutState:

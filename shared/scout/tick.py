@@ -78,7 +78,7 @@ def scout_vehicle(deps: ScoutDeps, vin: str) -> dict[str, Any]:
             return result
         result["worker_triggered"] = True
         result["worker"] = {k: answer.body.get(k) for k in ("status", "skipped", "reason") if k in answer.body}
-    if state != previous:
+    if previous is None or state.differs_from(previous):
         deps.store.set(SCOUT_STATE, vin, state.to_doc())
     _log_tick(result)
     return result

@@ -108,13 +108,20 @@ def test_the_cycle_replaces_its_own_schedule_only(make_system: Callable[..., Sys
     system.services.vehicle().add_charge_schedule(system.vin, owner_schedule)
     status, first = system.call_worker("POST", "/run-cycle", {})
     assert status == 200 and first["skipped"] is False
-    system.sim.set_soc(system.vin, 20)  # a trip later: the plan changes
-    system.services.store.delete("vehicle_readings", system.vin)
-    status, second = system.call_worker("POST", "/run-cycle", {})
+    status, again = system.call_worker("POST", "/run-cycle", {})
+    assert again["skipped"] is True and again["reason"] == "schedule_current"  # nothing moved: no call at all
+    system.sim.set_soc(system.vin, 20)  # a trip later: the car comes home with less charge
+    arrival = {
+        "reason": "arrived_home",
+        "vin": system.vin,
+        "at_home": True,
+        "charge_state": {"battery_level": 20, "charge_limit_soc": 80},
+    }
+    status, second = system.call_worker("POST", "/scout-trigger", arrival)
     assert status == 200 and second["plan"] != first["plan"]
     ids = sorted(s["id"] for s in system.sim.snapshot(system.vin)["schedules"])
     assert ids == sorted([777, cycle_schedule_id(system.vin)])
-    status, third = system.call_worker("POST", "/run-cycle", {})
+    status, third = system.call_worker("POST", "/scout-trigger", arrival)
     assert third.get("unchanged") is True  # repeating sends nothing new
 
 
@@ -124,3 +131,31 @@ def test_several_vins_get_one_answer_each(make_system: Callable[..., System], tm
     result = system.scout_tick()
     assert [v["vin"] for v in result["vehicles"]] == ["5YJ3E7EB2NF000001", VIN2]
     assert all(v["reason"] == "first_detection" for v in result["vehicles"])
+
+
+def test_the_failsafe_does_not_wake_a_car_whose_schedule_is_current(make_system: Callable[..., System]) -> None:
+    system = make_system(datetime(2026, 11, 23, 18, 0), vehicle={"battery_level": 30, "charge_limit": 80})
+    status, first = system.call_worker("POST", "/run-cycle", {})
+    assert status == 200 and first["skipped"] is False
+    system.sim.force_sleep(system.vin)
+    system.clock.advance(timedelta(hours=6))  # midnight: the failsafe fires
+    before = system.sim.counters()
+    status, body = system.call_worker("POST", "/run-cycle", {})
+    assert body["reason"] == "schedule_current"
+    after = system.sim.counters()
+    assert (after["wakes"], after["data"], after["commands"]) == (before["wakes"], before["data"], before["commands"])
+
+
+def test_the_car_waking_to_charge_does_not_resend_the_schedule(make_system: Callable[..., System]) -> None:
+    system = make_system(datetime(2026, 11, 23, 18, 0), vehicle={"battery_level": 30, "charge_limit": 80})
+    system.call_worker("POST", "/run-cycle", {})
+    commands = system.sim.counters()["commands"]
+    woke = {
+        "reason": "online_state_changed",
+        "vin": system.vin,
+        "at_home": True,
+        "charge_state": {"battery_level": 31, "charge_limit_soc": 80},
+    }
+    status, body = system.call_worker("POST", "/scout-trigger", woke)
+    assert status == 200 and body["reason"] == "schedule_current"
+    assert system.sim.counters()["commands"] == commands

@@ -52,7 +52,8 @@ def test_asleep_or_offline_cars_are_never_asked_for_vehicle_data() -> None:
         (state("asleep", True), True),  # just woke: may have been moved by someone else
         (state("online", None), True),
         (state("online", True, data_age_min=20), False),  # parked at home, seen recently: free tick
-        (state("online", True, data_age_min=60), True),  # hourly re-check while it stays awake
+        (state("online", True, data_age_min=239), False),
+        (state("online", True, data_age_min=240), True),  # re-checked every four hours while it stays awake
         (state("online", True, data_age_min=None), True),
     ],
 )
@@ -72,3 +73,11 @@ def test_position_is_carried_over_when_not_read() -> None:
 def test_state_round_trips_through_a_document() -> None:
     original = state("online", True)
     assert ScoutState.from_doc(original.to_doc()) == original
+
+
+def test_only_a_real_change_is_worth_a_write() -> None:
+    previous = state("asleep", True)
+    later = next_state(previous, VIN, Observation("asleep"), NOW + timedelta(minutes=15))
+    assert not later.differs_from(previous)
+    woke = next_state(previous, VIN, Observation("online", True, 3.0, True), NOW + timedelta(minutes=15))
+    assert woke.differs_from(previous)

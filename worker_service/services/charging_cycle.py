@@ -24,8 +24,25 @@ if TYPE_CHECKING:
     from worker_service.container import Services
 
 log = get_logger("WORKER")
-CYCLE_STATE = "cycle_state"
+CYCLE_STATE = vehicle_readings.CYCLE_STATE
 SCOUT_STATE = "scout_state"
+
+
+# Scout reasons after which the car may have moved or been driven: always plan again.
+REPLAN_REASONS = ("arrived_home", "first_detection")
+PLAN_FRESH_FOR = timedelta(hours=16)
+
+
+def plan_is_current(previous: dict[str, Any], now: datetime) -> bool:
+    """A schedule this system sent in the last 16 hours whose charging has not ended yet."""
+    plan, sent_at = previous.get("plan") or {}, previous.get("sent_at")
+    if not plan.get("charging_end") or not isinstance(sent_at, str):
+        return False
+    return datetime.fromisoformat(plan["charging_end"]) > now and now - datetime.fromisoformat(sent_at) < PLAN_FRESH_FOR
+
+
+def _is_online(s: Services, vin: str) -> bool:
+    return s.vehicle().vehicle_state(vin) == "online"
 
 
 def cycle_schedule_id(vin: str) -> int:
@@ -64,6 +81,14 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
     if active_sessions(s.store, vin):
         return _skip(vin, "special_charging_active")
     now = s.clock.now()
+    previous = s.store.get(CYCLE_STATE, vin) or {}
+    reason = (trigger or {}).get("reason")
+    if reason not in REPLAN_REASONS and plan_is_current(previous, now):
+        # Nothing moved since tonight's schedule was sent (the car waking to charge is not news):
+        # no wake, no read, no command — each is billed.
+        return _skip(vin, "schedule_current", charging_end=previous["plan"].get("charging_end"))
+    if trigger is None and _remembered_home(s, vin) is False and not _is_online(s, vin):
+        return _skip(vin, "not_at_home")  # asleep away from home: waking it would change nothing
     at_home, reading = _home_and_reading(s, vin, trigger, may_wake, now)
     if at_home is False:
         return _skip(vin, "not_at_home")
@@ -82,7 +107,6 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
     ).to_dict()
     if not plan.get("windows"):
         return _skip(vin, "no_charging_window", plan=plan)
-    previous = s.store.get(CYCLE_STATE, vin) or {}
     if previous.get("windows") == plan["windows"]:
         return {
             "status": "success",

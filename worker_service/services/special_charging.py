@@ -60,8 +60,7 @@ def plan_need(s: Services, need: dict[str, Any], now: datetime) -> S.Session | N
     if s.store.get(SESSIONS, session_id) is not None:
         _mark_need(s, need["need_id"], PLANNED, session_id)
         return None
-    reading = vehicle_readings.current_reading(s.vehicle(), s.store, s.clock, need["vin"], may_wake=True)
-    assert reading is not None  # may_wake=True either reads or raises
+    reading = vehicle_readings.reading_for_planning(s.vehicle(), s.store, s.clock, need["vin"])
     plan = plan_charging(
         s.settings,
         s.price_source(),

@@ -17,7 +17,10 @@ from shared.ports import DocumentStore, VehicleApi
 
 log = get_logger("WORKER")
 READINGS = "vehicle_readings"
+CYCLE_STATE = "cycle_state"
 FRESH_FOR = timedelta(hours=3)
+# A car asleep since its last reading, with no schedule of ours started since, still has that charge.
+ASLEEP_VALID_FOR = timedelta(hours=12)
 
 
 @dataclass(frozen=True)
@@ -94,3 +97,32 @@ def current_reading(
     """A reading younger than three hours, else a fresh one from the car (kept for later unless keep=False)."""
     recent = recent_reading(store, vin, clock.now())
     return recent or read_from_car(vehicle, store, clock, vin, may_wake=may_wake, keep=keep)
+
+
+def reading_for_planning(vehicle: VehicleApi, store: DocumentStore, clock: Clock, vin: str) -> ChargeReading:
+    """A reading to plan with: a recent one, an older one the sleeping car still holds, else wake and read."""
+    now = clock.now()
+    recent = recent_reading(store, vin, now)
+    if recent is not None:
+        return recent
+    older = recent_reading(store, vin, now, max_age=ASLEEP_VALID_FOR)
+    if (
+        older is not None
+        and vehicle.vehicle_state(vin) != "online"
+        and not _charged_since(store, vin, older.read_at, now)
+    ):
+        log.info("planning with the reading the sleeping car still holds; no wake needed", fields={"vin": vin})
+        return older
+    reading = read_from_car(vehicle, store, clock, vin, may_wake=True)
+    assert reading is not None  # may_wake=True either reads or raises
+    return reading
+
+
+def _charged_since(store: DocumentStore, vin: str, since: datetime, now: datetime) -> bool:
+    """Whether a schedule this system sent began charging after `since`."""
+    plan = (store.get(CYCLE_STATE, vin) or {}).get("plan") or {}
+    for window in plan.get("windows") or []:
+        start = datetime.fromisoformat(window["start"])
+        if since <= start <= now:
+            return True
+    return False
