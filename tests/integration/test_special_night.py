@@ -112,7 +112,8 @@ def test_duplicate_and_concurrent_deliveries_send_one_set_of_commands(make_syste
     assert all(status == 200 or (status == 503 and body["in_progress"]) for status, body in answers)
     again = system.call_worker("POST", "/send-special-schedule", {"session_id": "special_1_20261124_0600"})
     assert again[0] == 200 and again[1]["already_done"] is True
-    assert system.sim.counters()["commands"] - before == 2  # one set_charge_limit, one add_charge_schedule
+    # one set_charge_limit, one add_charge_schedule, one remove_charge_schedule of the everyday schedule
+    assert system.sim.counters()["commands"] - before == 3
     assert session(system)["status"] == "ACTIVE"
 
 
@@ -208,3 +209,25 @@ def test_a_send_whose_run_died_holding_the_session_is_retried_after_the_claim_la
     statuses = [f.status for f in system.fired if "send" in f.name]
     assert statuses[0] == 503 and statuses[-1] == 200  # refused while claimed, then retried and sent
     assert session(system)["status"] == "ACTIVE" and system.sim.snapshot(system.vin)["charge_limit"] == 90
+
+
+def test_the_everyday_schedule_makes_way_for_the_session_and_comes_back_after(
+    make_system: Callable[..., System],
+) -> None:
+    from worker_service.services.charging_cycle import cycle_schedule_id
+
+    system = make_system(datetime(2026, 11, 23, 18, 0), vehicle={"battery_level": 40, "charge_limit": 80})
+    system.call_worker("POST", "/run-cycle", {})
+    everyday = cycle_schedule_id(system.vin)
+    assert everyday in schedule_ids(system)
+    system.call_worker("POST", "/special-charging-needs", {"target_soc": 90, "departure": DEPARTURE})
+    system.advance(timedelta(hours=5))  # 23:00 daily check, then the send
+    system.call_worker("POST", "/daily-special-charging-check")
+    system.advance(timedelta(hours=2))
+    assert session(system)["status"] == "ACTIVE"
+    assert everyday not in schedule_ids(system)  # only the session's window charges tonight
+    system.advance(timedelta(hours=6))
+    assert session(system)["status"] == "COMPLETED"
+    status, body = system.call_worker("POST", "/run-cycle", {})
+    # the cycle plans afresh (its old schedule is forgotten); at 90 % of an 80 % limit there is nothing to do
+    assert status == 200 and body["reason"] == "already_at_limit"

@@ -17,6 +17,7 @@ from shared.domain import session as S
 from shared.errors import Conflict, UpstreamError
 from shared.log import get_logger
 from worker_service.services.session_store import change_session, get_session
+from worker_service.services.vehicle_readings import CYCLE_STATE
 
 if TYPE_CHECKING:
     from worker_service.container import Services
@@ -168,7 +169,19 @@ def _send_steps(s: Services, run: SessionRun) -> None:
     )
     for payload in payloads:
         vehicle.add_charge_schedule(vin, payload)
+    _remove_everyday_schedule(s, run, vin)
     run.note("charge schedule sent; session active", status=S.ACTIVE, last_error=None)
+
+
+def _remove_everyday_schedule(s: Services, run: SessionRun, vin: str) -> None:
+    """With the limit raised, the everyday cycle's window would charge too, maybe at a dearer hour."""
+    everyday = s.store.get(CYCLE_STATE, vin) or {}
+    ids = everyday.get("schedule_ids") or []
+    for schedule_id in ids:
+        s.vehicle().remove_charge_schedule(vin, int(schedule_id))
+    if ids:
+        s.store.delete(CYCLE_STATE, vin)  # the next cycle after this session plans afresh
+        run.note("the everyday schedule removed: this session's plan covers the night")
 
 
 def schedule_payloads_for(s: Services, session: S.Session, schedule_id: int) -> list[dict[str, Any]]:
