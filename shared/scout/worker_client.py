@@ -12,6 +12,7 @@ import requests
 
 from shared.clock import Clock
 from shared.errors import UpstreamError
+from shared.http_json import json_object
 from shared.log import get_logger
 
 log = get_logger("SCOUT")
@@ -84,8 +85,4 @@ class WorkerClient:
             )
         except requests.RequestException as error:
             raise WorkerUnavailable(f"worker unreachable at {path}: {type(error).__name__}") from None
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        return WorkerAnswer(response.status_code, payload if isinstance(payload, dict) else {})
+        return WorkerAnswer(response.status_code, json_object(response))

@@ -16,6 +16,7 @@ import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from shared.clock import Clock
+from shared.http_json import json_object
 from shared.log import get_logger
 from shared.tesla.errors import (
     TeslaAuthError,
@@ -163,7 +164,7 @@ class FleetClient:
 
     def _translate(self, response: requests.Response, path: str) -> dict[str, Any]:
         status = response.status_code
-        body = _json(response)
+        body = json_object(response)
         if 200 <= status < 300:
             inner = body.get("response")
             if not isinstance(inner, dict):
@@ -192,14 +193,6 @@ class FleetClient:
         if isinstance(exc, TeslaRateLimited) and exc.retry_after is not None:
             return exc.retry_after
         return float(self._backoff(state))
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _short(path: str) -> str:

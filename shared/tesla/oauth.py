@@ -8,12 +8,12 @@ a read timeout after sending may already have consumed the old token — only fa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 import urllib3
 
 from shared.clock import Clock, SystemClock
+from shared.http_json import json_object
 from shared.log import get_logger
 from shared.tesla.errors import TeslaAuthError, TeslaError, TeslaRateLimited, TeslaUnavailable, TokenRejected
 from shared.tesla.retry_after import parse_retry_after
@@ -82,7 +82,7 @@ def _transport_error(exc: requests.RequestException) -> TeslaUnavailable:
 
 
 def _grant_from(response: requests.Response) -> TokenGrant:
-    body = _json(response)
+    body = json_object(response)
     status = response.status_code
     if status == 200:
         access, refresh, expires = body.get("access_token"), body.get("refresh_token"), body.get("expires_in")
@@ -105,11 +105,3 @@ def _grant_from(response: requests.Response) -> TokenGrant:
     if status in (400, 401, 403):
         raise TeslaAuthError(f"token endpoint refused the request ({error or status})", tesla_status=status)
     raise TeslaError(f"token endpoint answered {status}", tesla_status=status)
-
-
-def _json(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
