@@ -10,7 +10,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("shared", "worker_service", "scout_function")
 # Where talking HTTP is the module's job.
-REQUESTS_ALLOWED = ("shared/adapters/", "shared/tesla/", "shared/prices/", "shared/scout/worker_client.py", "shared/http_json.py")
+REQUESTS_ALLOWED = (
+    "shared/adapters/",
+    "shared/tesla/",
+    "shared/prices/",
+    "shared/scout/worker_client.py",
+    "shared/http_json.py",
+)
 CLOCK_READS = {
     ("datetime", "now"),
     ("datetime", "utcnow"),
