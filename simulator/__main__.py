@@ -1,8 +1,9 @@
-"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce]`.
+"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce] [--soak]`.
 
 Runs the month simulation (simulator/month.py) and writes its report (simulator/report.py); prints
 the summary table. Exit status 0 whether or not the goals are met (the report says which); 2 on
-bad arguments or a scenario that cannot run.
+bad arguments or a scenario that cannot run. `--soak` adds random Tesla faults and a worker crash
+a week (simulator/soak.py), prints the soak's figures and exits 1 when one of its rules is broken.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="random seed of the household (default 1)")
     parser.add_argument("--prices", choices=PRICE_SOURCES, default=None, help="override the scenario's prices")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--soak", action="store_true", help="random Tesla faults and a worker crash a week")
+    parser.add_argument("--fault-rate", type=float, default=0.05, help="the soak's fault rate (default 0.05)")
     return parser.parse_args(argv)
 
 
@@ -36,10 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from simulator.month import run_simulation
     from simulator.report import build_report, summary_lines
+    from simulator.soak import Soak, SoakConfig
+    from simulator.soak import summary_lines as soak_lines
 
+    if not 0 <= args.fault_rate <= 1:
+        print("--fault-rate must be between 0 and 1", file=sys.stderr)
+        return 2
+    soak = Soak(SoakConfig(fault_rate=args.fault_rate, seed=args.seed)) if args.soak else None
     try:
         scenario = load_scenario(args.scenario).with_prices(args.prices)
-        run = run_simulation(scenario, days=args.days, seed=args.seed)
+        run = run_simulation(scenario, days=args.days, seed=args.seed, soak=soak)
     except (ScenarioError, PriceDataError) as error:
         print(f"simulator: {error}", file=sys.stderr)
         return 2
@@ -50,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         print(f"Simulated {report['days']} days of '{report['scenario']}' (seed {report['seed']}):")
         print("\n".join(summary_lines(report)))
+        if run.soak is not None:
+            print("\n".join(soak_lines(run.soak)))
         if args.report is not None:
             print(f"report written to {args.report}")
-    return 0
+    return 1 if run.soak is not None and not run.soak["passed"] else 0
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from flask import Flask
 from werkzeug.test import Client
 
 from shared.adapters.local.embedded_scheduler import EmbeddedScheduler, FireResult
 from shared.clock import ManualClock
-from shared.ports import DocumentStore, SecretStore
+from shared.ports import DocumentStore, JobScheduler, SecretStore
 from shared.scout import runtime as scout_runtime
 from shared.scout.smart_token import SmartToken
 from shared.scout.tick import ScoutDeps
@@ -122,6 +123,29 @@ class System:
             self.run_scheduler()
 
 
+def build_worker(
+    settings: Settings,
+    clock: ManualClock,
+    http: requests.Session,
+    *,
+    store: DocumentStore | None,
+    secrets: SecretStore | None,
+    scheduler: JobScheduler,
+) -> tuple[Services, Flask]:
+    """A fresh worker process: its services (nothing cached yet) and its Flask app, over the given backends."""
+
+    def refresher(refresh_token: str) -> Any:
+        return refresh_tokens(settings.tesla_auth_url, CLIENT_ID, refresh_token, session=http, clock=clock)
+
+    services = build_services(
+        settings, clock=clock, store=store, secrets=secrets, scheduler=scheduler, refresher=refresher
+    )
+    services.vehicle_factory = lambda: FleetClient(
+        settings.tesla_api_base_url, services.tokens, clock=clock, session=http
+    )
+    return services, create_app(settings, services)
+
+
 def build_system(
     state_dir: Path,
     start: datetime,
@@ -148,16 +172,7 @@ def build_system(
         settings.state_dir / "scheduler.sqlite3", clock, auth_token=API_TOKEN, sender=wsgi_sender(http)
     )
 
-    def refresher(refresh_token: str) -> Any:
-        return refresh_tokens(settings.tesla_auth_url, CLIENT_ID, refresh_token, session=http, clock=clock)
-
-    services = build_services(
-        settings, clock=clock, store=store, secrets=secrets, scheduler=scheduler, refresher=refresher
-    )
-    services.vehicle_factory = lambda: FleetClient(
-        settings.tesla_api_base_url, services.tokens, clock=clock, session=http
-    )
-    worker_app = create_app(settings, services)
+    services, worker_app = build_worker(settings, clock, http, store=store, secrets=secrets, scheduler=scheduler)
     apps[WORKER_HOST] = worker_app
 
     worker_client = WorkerClient(

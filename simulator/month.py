@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.adapters import factory
 from shared.adapters.local.embedded_scheduler import EmbeddedScheduler, FireResult
@@ -36,6 +36,9 @@ from simulator.harness import API_TOKEN, TESLA_HOST, WORKER_HOST, System, build_
 from simulator.household import HouseholdEvent, halfway, household_events, places
 from simulator.metering import LogMeter, MeteredScheduler, MeteredSecrets, MeteredStore, RequestMeter
 from simulator.scenario import Scenario
+
+if TYPE_CHECKING:
+    from simulator.soak import Soak
 
 SCOUT_HOST = "scout.local"
 SESSIONS = "special_charging_sessions"
@@ -111,6 +114,7 @@ class SimulationRun:
     steps: int = 0
     wall_seconds: float = 0.0
     plugged_since: datetime | None = None
+    soak: dict[str, Any] | None = None  # the soak's figures and rules, when it was a soak (simulator/soak.py)
 
     def call_worker(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """A user's call to the worker (curl), through the metered in-process HTTP."""
@@ -196,10 +200,17 @@ def run_simulation(
     state_dir: Path | None = None,
     observer: Observer | None = None,
     meter_logs: bool = True,
+    soak: Soak | None = None,
 ) -> SimulationRun:
-    """Simulate `days` days of the household from local midnight of its start day; deterministic for a seed."""
+    """Simulate `days` days of the household from local midnight of its start day; deterministic for a seed.
+
+    With `soak`, random Tesla faults and weekly worker crashes shake the run, the scheduler runs on
+    past the last cleanup, and `run.soak` holds the figures (simulator/soak.py).
+    """
     if days < 1:
         raise ValueError("days must be at least 1")
+    if soak is not None and observer is not None:
+        raise ValueError("a soak is its own observer")
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tesla-offpeak-sim-", dir=_scratch_root()) as scratch:
         folder = state_dir or Path(scratch) / "state"
@@ -207,7 +218,12 @@ def run_simulation(
         with quiet_logs(log_meter):
             try:
                 run = _build(scenario, days, seed, folder, log_meter)
-                _loop(run, household_events(scenario, days, seed), observer)
+                if soak is not None:
+                    soak.install(run)
+                _loop(run, household_events(scenario, days, seed), observer or soak)
+                if soak is not None:
+                    soak.drain(run, _observe_sessions)
+                    run.soak = soak.figures(run)
                 run.sessions = sorted(run.raw_sessions(), key=lambda s: s["session_id"])
             finally:
                 scout_runtime.use_deps(None)

@@ -159,6 +159,8 @@ def build_report(run: SimulationRun, table: Mapping[str, Any] | None = None) -> 
         "assumptions": _assumptions(table),
     }
     report["goals"] = _goals(report, table, scale, cars, run)
+    if run.soak is not None:
+        report["soak"] = run.soak  # extra key: counts above include the drain past the period (simulator/soak.py)
     return report
 
 
