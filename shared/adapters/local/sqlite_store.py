@@ -11,6 +11,7 @@ import json
 import math
 import re
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -102,6 +103,21 @@ class SqliteDocumentStore:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Switching to WAL takes an exclusive lock without waiting on the busy timeout, so two
+        # processes opening a new file at once can get SQLITE_BUSY: try again for a while.
+        deadline = time.monotonic() + busy_timeout_s
+        attempt = 0
+        while True:
+            try:
+                self._initialise()
+                return
+            except StoreUnavailable:
+                attempt += 1
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(0.05 * attempt, 0.5))
+
+    def _initialise(self) -> None:
         with self._connection("open") as conn:
             # WAL lets readers run beside one writer; the setting is stored in the file itself.
             conn.execute("PRAGMA journal_mode=WAL")
