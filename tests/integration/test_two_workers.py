@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,16 +14,9 @@ from shared.clock import SystemClock
 from shared.domain.token_record import TokenRecord
 from shared.tesla.oauth import refresh_tokens
 from simulator.tesla_sim import TeslaSim, serve_in_thread
+from tests.support.worker_processes import VIN, start_workers, stop_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "two-workers-shared-secret-0123456789"
-VIN = "5YJ3E7EB2NF000001"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -39,42 +27,6 @@ def tesla() -> Iterator[tuple[TeslaSim, str]]:
         yield sim, running.url
 
 
-def start_worker(state: Path, tesla_url: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "BACKEND": "local",
-        "STATE_DIR": str(state),
-        "PORT": str(port),
-        "TESLA_VIN": VIN,
-        "TESLA_CLIENT_ID": "client",
-        "TESLA_REFRESH_TOKEN": "EU_bootstrap",
-        "WORKER_API_TOKEN": TOKEN,
-        "TESLA_API_BASE_URL": tesla_url,
-        "TESLA_AUTH_URL": f"{tesla_url}/oauth2/v3/token",
-        "HOME_LATITUDE": "52.2297",
-        "HOME_LONGITUDE": "21.0122",
-        "PYTHONPATH": str(ROOT),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "worker_service"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                return process, url
-        except requests.RequestException:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError("worker did not start")
-
-
 def get_token(url: str) -> str:
     answer = requests.get(f"{url}/get-token", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
     assert answer.status_code == 200, answer.text
@@ -83,7 +35,7 @@ def get_token(url: str) -> str:
 
 def test_two_worker_processes_refresh_once_and_a_restart_keeps_the_chain(tmp_path: Path, tesla) -> None:  # type: ignore[no-untyped-def]
     sim, tesla_url = tesla
-    workers = [start_worker(tmp_path / "state", tesla_url) for _ in range(2)]
+    workers = start_workers(tmp_path / "state", tesla_url, 2, token=TOKEN)
     try:
         urls = [url for _, url in workers] * 8
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -94,7 +46,7 @@ def test_two_worker_processes_refresh_once_and_a_restart_keeps_the_chain(tmp_pat
         for process, _ in workers:
             process.terminate()
             process.wait(timeout=10)
-        workers = [start_worker(tmp_path / "state", tesla_url)]
+        workers = start_workers(tmp_path / "state", tesla_url, 1, token=TOKEN)
         assert get_token(workers[0][1]) == tokens[0]  # read back, not refreshed again
         limited = requests.post(
             f"{workers[0][1]}/refresh-tokens", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
@@ -107,6 +59,4 @@ def test_two_worker_processes_refresh_once_and_a_restart_keeps_the_chain(tmp_pat
         assert grant.refresh_token  # the stored refresh token is the live link of the chain
         assert sim.counters()["token_refreshes"] == 2 and sim.counters()["rejected_refreshes"] == 0
     finally:
-        for process, _ in workers:
-            process.kill()
-            process.wait(timeout=10)
+        stop_workers(workers)

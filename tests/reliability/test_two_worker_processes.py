@@ -7,11 +7,6 @@ one Tesla refresh between them, one session per need, one set of commands per se
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,18 +22,10 @@ from shared.adapters.local.sqlite_store import SqliteDocumentStore
 from shared.clock import SystemClock
 from shared.domain import session as S
 from simulator.tesla_sim import SimConfig, TeslaSim, serve_in_thread
+from tests.support.worker_processes import HOME, VIN, start_workers, stop_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "two-processes-shared-secret-0123456789"
-VIN = "5YJ3E7EB2NF000001"
-HOME = (52.2297, 21.0122)
 WARSAW = ZoneInfo("Europe/Warsaw")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -60,50 +47,6 @@ class Pair:
             return list(pool.map(lambda url: self.call(url, method, path, body), targets))
 
 
-def start_workers(state: Path, tesla_url: str, count: int) -> list[tuple[subprocess.Popen[bytes], str]]:
-    started = []
-    for _ in range(count):
-        port = free_port()
-        env = {
-            **os.environ,
-            "BACKEND": "local",
-            "STATE_DIR": str(state),
-            "PORT": str(port),
-            "TESLA_VIN": VIN,
-            "TESLA_CLIENT_ID": "client",
-            "TESLA_REFRESH_TOKEN": "EU_bootstrap",
-            "WORKER_API_TOKEN": TOKEN,
-            "TESLA_API_BASE_URL": tesla_url,
-            "TESLA_AUTH_URL": f"{tesla_url}/oauth2/v3/token",
-            "HOME_LATITUDE": str(HOME[0]),
-            "HOME_LONGITUDE": str(HOME[1]),
-            "WORKER_SERVICE_URL": f"http://127.0.0.1:{port}",
-            "PYTHONPATH": str(ROOT),
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "worker_service"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        started.append((process, f"http://127.0.0.1:{port}"))
-    deadline = time.monotonic() + 30
-    for process, url in started:
-        while True:
-            try:
-                if requests.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                for p, _ in started:
-                    p.kill()
-                raise AssertionError("worker did not start")
-            time.sleep(0.1)
-    return started
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
     # Awake and staying awake: no real-time wake-up waits in these tests.
@@ -112,13 +55,11 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
         VIN, asleep=False, battery_level=40, charge_limit=80, plugged_in=True, latitude=HOME[0], longitude=HOME[1]
     )
     with serve_in_thread(sim) as running:
-        workers = start_workers(tmp_path / "state", running.url, 2)
+        workers = start_workers(tmp_path / "state", running.url, 2, token=TOKEN)
         try:
             yield Pair(sim, tmp_path / "state", [url for _, url in workers])
         finally:
-            for process, _ in workers:
-                process.kill()
-                process.wait(timeout=10)
+            stop_workers(workers)
 
 
 def commands(sim: TeslaSim) -> list[str]:
