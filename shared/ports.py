@@ -90,6 +90,19 @@ class HttpJob:
     retry_count: int = 3
     attempt_deadline_seconds: int = 320
 
+    def validate(self) -> None:
+        """Refuse (ValidationError) what Cloud Scheduler would refuse, on every backend alike."""
+        from shared.domain.cron import validate_job_fields
+
+        validate_job_fields(
+            self.name,
+            self.schedule,
+            self.time_zone,
+            http_method=self.http_method,
+            retry_count=self.retry_count,
+            attempt_deadline_seconds=self.attempt_deadline_seconds,
+        )
+
 
 class JobScheduler(Protocol):
     """Create, list and delete HTTP jobs (Cloud Scheduler semantics)."""

@@ -6,7 +6,6 @@ import builtins
 import threading
 from collections import Counter
 
-from shared.domain.cron import validate_job_fields
 from shared.ports import HttpJob
 
 METHODS = ("create", "get", "list", "delete")
@@ -31,14 +30,7 @@ class InMemoryJobScheduler:
     def create(self, job: HttpJob) -> bool:
         """Create the job; False (and nothing changed) when a job of that name already exists."""
         self._enter("create")
-        validate_job_fields(
-            job.name,
-            job.schedule,
-            job.time_zone,
-            http_method=job.http_method,
-            retry_count=job.retry_count,
-            attempt_deadline_seconds=job.attempt_deadline_seconds,
-        )
+        job.validate()
         with self._lock:
             if job.name in self.jobs:
                 return False

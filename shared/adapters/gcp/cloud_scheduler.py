@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from shared.domain.cron import MAX_BACKOFF_SECONDS, MAX_DOUBLINGS, MIN_BACKOFF_SECONDS, validate_job_fields
+from shared.domain.cron import MAX_BACKOFF_SECONDS, MAX_DOUBLINGS, MIN_BACKOFF_SECONDS
 from shared.errors import AppError, StoreUnavailable, ValidationError
 from shared.log import get_logger
 from shared.ports import HttpJob
@@ -36,14 +36,7 @@ def build_job(project: str, location: str, job: HttpJob) -> scheduler_v1.Job:
     """The Cloud Scheduler Job for an HttpJob: JSON POST, OIDC when a service account is set, retry policy."""
     from google.cloud import scheduler_v1
 
-    validate_job_fields(
-        job.name,
-        job.schedule,
-        job.time_zone,
-        http_method=job.http_method,
-        retry_count=job.retry_count,
-        attempt_deadline_seconds=job.attempt_deadline_seconds,
-    )
+    job.validate()
     method = scheduler_v1.HttpMethod.__members__.get(job.http_method.upper())
     if method is None or method == scheduler_v1.HttpMethod.HTTP_METHOD_UNSPECIFIED:
         raise ValidationError(f"unsupported HTTP method {job.http_method!r}")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.clock import Clock
-from shared.domain.cron import cron_instant, retry_backoff, validate_job_fields
+from shared.domain.cron import cron_instant, retry_backoff
 from shared.errors import StoreUnavailable
 from shared.log import get_logger
 from shared.ports import HttpJob
@@ -109,14 +109,7 @@ class EmbeddedScheduler:
 
     def create(self, job: HttpJob) -> bool:
         """Create the job; False (and nothing changed) when a job of that name already exists."""
-        validate_job_fields(
-            job.name,
-            job.schedule,
-            job.time_zone,
-            http_method=job.http_method,
-            retry_count=job.retry_count,
-            attempt_deadline_seconds=job.attempt_deadline_seconds,
-        )
+        job.validate()
         # A job whose minute is the creation instant itself is due at once, not a year later.
         next_run = cron_instant(job.schedule, job.time_zone, self._clock.now() - timedelta(microseconds=1))
         with self._db() as conn:
