@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import builtins
 import json
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from shared.adapters.gcp.clients import LazyClient, endpoint_options
 from shared.domain.cron import MAX_BACKOFF_SECONDS, MAX_DOUBLINGS, MIN_BACKOFF_SECONDS
 from shared.errors import AppError, StoreUnavailable, ValidationError
 from shared.log import get_logger
@@ -104,8 +104,7 @@ class CloudSchedulerJobs:
         self._project = project
         self._location = location
         self._endpoint = endpoint
-        self._client_instance = client
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(self._create_client, client)
 
     @property
     def _parent(self) -> str:
@@ -178,26 +177,14 @@ class CloudSchedulerJobs:
         from requests import RequestException
 
         try:
-            return fn(self._client())
+            return fn(self._client.get())
         except (exceptions.GoogleAPIError, auth_exceptions.GoogleAuthError, RequestException) as exc:
             raise _ApiError(operation, name, exc) from exc
 
-    def _client(self) -> Any:
-        with self._client_lock:
-            if self._client_instance is None:
-                from google.api_core.client_options import ClientOptions
-                from google.auth.credentials import AnonymousCredentials
-                from google.cloud import scheduler_v1
+    def _create_client(self) -> Any:
+        from google.cloud import scheduler_v1
 
-                if self._endpoint:
-                    self._client_instance = scheduler_v1.CloudSchedulerClient(
-                        transport="rest",
-                        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-                        client_options=ClientOptions(api_endpoint=self._endpoint),
-                    )
-                else:
-                    self._client_instance = scheduler_v1.CloudSchedulerClient()
-            return self._client_instance
+        return scheduler_v1.CloudSchedulerClient(**endpoint_options(self._endpoint))
 
 
 class _ApiError(Exception):

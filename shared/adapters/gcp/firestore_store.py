@@ -8,12 +8,12 @@ names the operation, never data); an argument Firestore rejects → ValueError.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from shared.adapters.gcp.clients import LazyClient
 from shared.adapters.local.sqlite_store import check_document, check_id
 from shared.errors import StoreUnavailable
 from shared.ports import Document
@@ -32,24 +32,22 @@ class FirestoreDocumentStore:
     def __init__(self, project: str, database: str = "(default)", client: Any = None) -> None:
         self.project = project
         self.database = database
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(self._create_client, client)
+
+    def _create_client(self) -> Any:
+        from google.cloud import firestore
+
+        return firestore.Client(project=self.project, database=self.database)
 
     @property
     def client(self) -> Any:
         """The google.cloud.firestore.Client, created on first use."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    from google.cloud import firestore
-
-                    self._client = firestore.Client(project=self.project, database=self.database)
-        return self._client
+        return self._client.get()
 
     def close(self) -> None:
         """Close the client's channels, if a client was created."""
-        if self._client is not None:
-            self._client.close()
+        if self._client.created is not None:
+            self._client.created.close()
 
     def get(self, collection: str, doc_id: str) -> Document | None:
         """The document, or None when it does not exist."""

@@ -8,11 +8,11 @@ caught. Failures become StoreUnavailable naming the operation and secret, never 
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from shared.adapters.gcp.clients import LazyClient, endpoint_options
 from shared.adapters.local.file_secret_store import check_secret_name, check_version_id
 from shared.errors import StoreUnavailable
 
@@ -25,36 +25,22 @@ class SecretManagerStore:
     def __init__(self, project: str, endpoint: str | None = None, client: Any = None) -> None:
         self.project = project
         self.endpoint = endpoint
-        self._client = client
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[Any] = LazyClient(self._create_client, client)
 
     @property
     def client(self) -> Any:
         """The SecretManagerServiceClient, created on first use."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    self._client = self._create_client()
-        return self._client
+        return self._client.get()
 
     def _create_client(self) -> Any:
         from google.cloud import secretmanager
 
-        if not self.endpoint:
-            return secretmanager.SecretManagerServiceClient()
-        from google.api_core.client_options import ClientOptions
-        from google.auth.credentials import AnonymousCredentials
-
-        return secretmanager.SecretManagerServiceClient(
-            transport="rest",
-            credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
-            client_options=ClientOptions(api_endpoint=self.endpoint),
-        )
+        return secretmanager.SecretManagerServiceClient(**endpoint_options(self.endpoint))
 
     def close(self) -> None:
         """Close the client's transport, if a client was created."""
-        if self._client is not None:
-            self._client.transport.close()
+        if self._client.created is not None:
+            self._client.created.transport.close()
 
     def add_version(self, name: str, payload: bytes) -> str:
         """Store payload as the newest version (creating the secret if needed); returns the version id."""
