@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import builtins
-import threading
-from collections import Counter
 
 from shared.ports import HttpJob
+from tests.fakes.faults import FaultInjection
 
 METHODS = ("create", "get", "list", "delete")
 
 
-class InMemoryJobScheduler:
+class InMemoryJobScheduler(FaultInjection):
     """JobScheduler in a dict, with per-method call counts and injectable failures; never fires jobs."""
 
-    def __init__(self) -> None:
-        self.jobs: dict[str, HttpJob] = {}
-        self.calls: Counter[str] = Counter()
-        self._failures: dict[str, builtins.list[Exception]] = {}
-        self._lock = threading.Lock()
+    METHODS = METHODS
 
-    def fail_next(self, method: str, exc: Exception, times: int = 1) -> None:
-        """Make the next `times` calls of method raise exc (before doing anything)."""
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}")
-        with self._lock:
-            self._failures.setdefault(method, []).extend([exc] * times)
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: dict[str, HttpJob] = {}
 
     def create(self, job: HttpJob) -> bool:
         """Create the job; False (and nothing changed) when a job of that name already exists."""
@@ -54,11 +46,3 @@ class InMemoryJobScheduler:
         self._enter("delete")
         with self._lock:
             return self.jobs.pop(name, None) is not None
-
-    def _enter(self, method: str) -> None:
-        with self._lock:
-            self.calls[method] += 1
-            pending = self._failures.get(method)
-            exc = pending.pop(0) if pending else None
-        if exc is not None:
-            raise exc

@@ -8,43 +8,16 @@ from __future__ import annotations
 
 import builtins
 import copy
-import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.adapters.local.file_secret_store import check_secret_name, check_version_id
 from shared.adapters.local.sqlite_store import check_document, check_id, matches_where
 from shared.ports import Document
+from tests.fakes.faults import FaultInjection
 
 
-class _FaultInjection:
-    """Per-method call counts and queued exceptions, raised before the call does anything."""
-
-    METHODS: tuple[str, ...] = ()
-
-    def __init__(self) -> None:
-        self.calls: Counter[str] = Counter()
-        self._failures: dict[str, builtins.list[BaseException]] = {}
-        self._lock = threading.RLock()
-
-    def fail_next(self, method: str, exc: BaseException, times: int = 1) -> None:
-        """Make the next `times` calls of method raise exc (nothing is read, written or counted as billed)."""
-        if method not in self.METHODS:
-            raise ValueError(f"method must be one of {self.METHODS}")
-        with self._lock:
-            self._failures.setdefault(method, []).extend([exc] * times)
-
-    def _enter(self, method: str) -> None:
-        with self._lock:
-            self.calls[method] += 1
-            pending = self._failures.get(method)
-            exc = pending.pop(0) if pending else None
-        if exc is not None:
-            raise exc
-
-
-class InMemoryDocumentStore(_FaultInjection):
+class InMemoryDocumentStore(FaultInjection):
     """DocumentStore in dicts, applying Firestore's value rules.
 
     `reads`, `writes` and `deletes` count like Firestore bills: a get or update reads one document,
@@ -116,7 +89,7 @@ class InMemoryDocumentStore(_FaultInjection):
             return copy.deepcopy(stored)
 
 
-class InMemorySecretStore(_FaultInjection):
+class InMemorySecretStore(FaultInjection):
     """SecretStore in a dict with Secret Manager semantics; counts accesses, adds, destroys and lists."""
 
     METHODS = ("add_version", "access_latest", "list_enabled_versions", "destroy_version")
