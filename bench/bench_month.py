@@ -41,7 +41,11 @@ def main() -> None:
         print(f"   GCP list price per month    ${gcp['list_price']:.3f}  ({_goal(goals['gcp_list_price'])})")
         print(f"   GCP after free tiers        ${gcp['after_free_tier']:.3f}  ({_goal(goals['gcp_after_free_tier'])})")
         for name, cost in gcp["breakdown"].items():
-            print(f"     {name:<16} list ${cost['list_price']:.4f}   after free tier ${cost['after_free_tier']:.4f}")
+            assumed = "  (assumed, not simulated)" if cost.get("basis") == "assumed" else ""
+            print(
+                f"     {name:<17} list ${cost['list_price']:.4f}   after free tier ${cost['after_free_tier']:.4f}"
+                + assumed
+            )
         saving = energy["saving_vs_arrival"]
         print(
             f"   energy {report['energy_kwh']:.1f} kWh: planned {energy['planned']:.2f} PLN, on arrival "
@@ -58,7 +62,8 @@ def main() -> None:
 
 
 def _goal(goal: dict[str, object]) -> str:
-    return f"goal {goal['target']}: {'met' if goal['met'] else 'MISSED'}"
+    why = f" — {goal['why']}" if goal.get("why") else ""  # a missed GCP goal says which items and why
+    return f"goal {goal['target']}: {'met' if goal['met'] else 'MISSED' + why}"
 
 
 if __name__ == "__main__":

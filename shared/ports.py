@@ -124,8 +124,8 @@ class JobScheduler(Protocol):
         ...
 
 
-class VehicleApi(Protocol):
-    """The Tesla Fleet API calls this system makes (contract section 8)."""
+class VehicleReader(Protocol):
+    """The two reads the scout makes; it never wakes the car nor commands it."""
 
     def vehicle_state(self, vin: str) -> str:
         """`online`, `asleep` or `offline`; never wakes the car; not billed."""
@@ -135,7 +135,11 @@ class VehicleApi(Protocol):
         """`location_data` and `charge_state`; raises VehicleAsleep (408) when the car sleeps."""
         ...
 
-    def wake_up(self, vin: str, timeout_s: float = 60.0) -> bool:
+
+class VehicleApi(VehicleReader, Protocol):
+    """The Tesla Fleet API calls this system makes (contract section 8)."""
+
+    def wake_up(self, vin: str, timeout_s: float = 90.0) -> bool:
         """Wake the car and poll its state (bounded) until online; True when it came online."""
         ...
 
@@ -144,6 +148,14 @@ class VehicleApi(Protocol):
     def add_charge_schedule(self, vin: str, schedule: Mapping[str, Any]) -> dict[str, Any]: ...
 
     def remove_charge_schedule(self, vin: str, schedule_id: int) -> dict[str, Any]: ...
+
+    def location_readable(self) -> bool:
+        """False when the token lacks the vehicle_location scope (vehicle_data then has no position)."""
+        ...
+
+    def check_commands(self, vin: str, commands: tuple[str, ...]) -> None:
+        """Raise the owner-action error (signing, pairing, firmware) these commands would meet; sends nothing."""
+        ...
 
 
 class PriceSource(Protocol):

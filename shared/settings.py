@@ -24,6 +24,7 @@ AUTH_MODES = ("google-oidc", "shared-secret", "none")
 TARIFFS = ("G11", "G12", "G12w", "G13")
 OPERATORS = ("tauron", "pge", "energa", "enea", "stoen")
 SOURCES = ("tariff", "feed", "pse-rce", "entsoe")
+SIGNING_MODES = ("auto", "always", "never")
 
 # Variables whose values must never be printed; the log filter redacts them too.
 SECRET_VARIABLES = ("TESLA_CLIENT_SECRET", "TESLA_REFRESH_TOKEN", "WORKER_API_TOKEN", "ENTSOE_API_TOKEN")
@@ -47,6 +48,12 @@ class Settings:
     tesla_smart_proxy_mode: bool
     tesla_proxy_available: bool
     tesla_proxy_ca_cert: str | None
+    # False when TESLA_API_BASE_URL was left unset: the worker then asks GET /api/1/users/region.
+    tesla_api_base_url_configured: bool
+    tesla_command_signing: str
+    tesla_command_key_file: Path | None
+    tesla_command_key_secret: str
+    tesla_app_domain: str | None
     vins: tuple[str, ...]
     tokens_secret_name: str
     home_latitude: float | None
@@ -76,6 +83,10 @@ class Settings:
     secret_manager_endpoint: str | None
     cloud_scheduler_endpoint: str | None
     port: int
+    # K_SERVICE is set: Cloud Run's front end checked the caller's ID token before the request arrived.
+    on_cloud_run: bool = False
+    # e-mail (lower case) -> the service account's unique id, the `sub` of its ID tokens.
+    worker_allowed_invoker_ids: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def proxy_enabled(self) -> bool:
@@ -205,6 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
     if worker_api_token is not None and len(worker_api_token) < 16:
         raise ConfigError("WORKER_API_TOKEN must be at least 16 characters")
     invokers = tuple(e.strip() for e in (r.text("WORKER_ALLOWED_INVOKERS", "") or "").split(",") if e.strip())
+    invoker_ids = _invoker_ids(r.text("WORKER_ALLOWED_INVOKER_IDS", "") or "", invokers)
 
     offpeak_api_url = r.url("OFFPEAK_API_URL", None)
     source_default = "feed" if offpeak_api_url else "tariff"
@@ -239,6 +251,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         tesla_smart_proxy_mode=r.flag("TESLA_SMART_PROXY_MODE", False),
         tesla_proxy_available=r.flag("TESLA_PROXY_AVAILABLE", False),
         tesla_proxy_ca_cert=r.text("TESLA_PROXY_CA_CERT"),
+        tesla_api_base_url_configured=r.raw("TESLA_API_BASE_URL") is not None,
+        tesla_command_signing=r.choice("TESLA_COMMAND_SIGNING", SIGNING_MODES, "auto"),
+        tesla_command_key_file=_optional_path(r.text("TESLA_COMMAND_KEY_FILE")),
+        tesla_command_key_secret=r.text("TESLA_COMMAND_KEY_SECRET", "tesla-command-key") or "tesla-command-key",
+        tesla_app_domain=_domain(r.text("TESLA_APP_DOMAIN")),
         vins=vins,
         tokens_secret_name=r.text("TOKENS_SECRET_NAME", "fleet-tokens") or "fleet-tokens",
         home_latitude=home_lat,
@@ -268,6 +285,8 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT", None),
         cloud_scheduler_endpoint=r.url("CLOUD_SCHEDULER_ENDPOINT", None),
         port=r.integer("PORT", 8080, low=1, high=65535),
+        on_cloud_run=on_cloud,
+        worker_allowed_invoker_ids=invoker_ids,
     )
     _check_required(settings, r, component)
     return settings
@@ -287,6 +306,38 @@ def _check_required(s: Settings, r: _Reader, component: str) -> None:
         r.required("WORKER_SERVICE_URL", "the target of the dynamic jobs")
     else:
         r.required("WORKER_SERVICE_URL", "the worker the scout calls")
+
+
+def _invoker_ids(text: str, invokers: tuple[str, ...]) -> dict[str, str]:
+    """WORKER_ALLOWED_INVOKER_IDS: comma-separated `email=uniqueId` pairs, each e-mail an allowed invoker."""
+    allowed = {e.lower() for e in invokers}
+    ids: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",") if p.strip()):
+        email, _, unique_id = (part.strip() for part in pair.partition("="))
+        email = email.lower()
+        if "@" not in email or not re.fullmatch(r"[0-9]{1,32}", unique_id):
+            raise ConfigError("WORKER_ALLOWED_INVOKER_IDS must be comma-separated email=uniqueId pairs (numeric ids)")
+        # A pin for an e-mail that is not allowed would be a typo that silently pins nothing.
+        if email not in allowed:
+            raise ConfigError("WORKER_ALLOWED_INVOKER_IDS names an e-mail that is not in WORKER_ALLOWED_INVOKERS")
+        if ids.get(email, unique_id) != unique_id:
+            raise ConfigError("WORKER_ALLOWED_INVOKER_IDS gives one e-mail two ids")
+        ids[email] = unique_id
+    return ids
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _domain(value: str | None) -> str | None:
+    """A bare host name (the pairing link is https://tesla.com/_ak/<domain>), with any scheme or path dropped."""
+    if value is None:
+        return None
+    host = re.sub(r"^https?://", "", value).split("/", 1)[0].strip().lower()
+    if not re.fullmatch(r"[a-z0-9.-]+\.[a-z]{2,}", host):
+        raise ConfigError("TESLA_APP_DOMAIN must be a domain name such as example.com")
+    return host
 
 
 def _local_api_token(state_dir: Path) -> str:

@@ -1,4 +1,4 @@
-"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce] [--soak]`.
+"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce] [--soak] [--alert-conditions N]`.
 
 Runs the month simulation (simulator/month.py) and writes its report (simulator/report.py); prints
 the summary table. Exit status 0 whether or not the goals are met (the report says which); 2 on
@@ -28,6 +28,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--soak", action="store_true", help="random Tesla faults and a worker crash a week")
     parser.add_argument("--fault-rate", type=float, default=0.05, help="the soak's fault rate (default 0.05)")
+    parser.add_argument(
+        "--alert-conditions",
+        type=int,
+        default=None,
+        help="Cloud Monitoring alert conditions to price (default: the price table's, 0 until alerting is deployed)",
+    )
     return parser.parse_args(argv)
 
 
@@ -45,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 <= args.fault_rate <= 1:
         print("--fault-rate must be between 0 and 1", file=sys.stderr)
         return 2
+    if args.alert_conditions is not None and args.alert_conditions < 0:
+        print("--alert-conditions must be 0 or more", file=sys.stderr)
+        return 2
     soak = Soak(SoakConfig(fault_rate=args.fault_rate, seed=args.seed)) if args.soak else None
     try:
         scenario = load_scenario(args.scenario).with_prices(args.prices)
@@ -52,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, PriceDataError) as error:
         print(f"simulator: {error}", file=sys.stderr)
         return 2
-    report = build_report(run)
+    report = build_report(run, alert_conditions=args.alert_conditions)
     if args.report is not None:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

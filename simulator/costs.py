@@ -3,7 +3,8 @@
 Pure: the usage comes in as numbers (from simulator/metering.py), the prices from the table in
 simulator/data/gcp_prices.yaml. GCP figures are per month: counters of an N-day run are scaled to
 the table's `month_days` first, because free tiers are monthly (Firestore's are daily and are
-applied day by day before scaling).
+applied day by day before scaling). Artifact Registry, Cloud Build and Cloud Monitoring alerting
+are not counted from the run: they are fixed per month, from the table's stated assumptions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,18 @@ from simulator.metering import Invocation
 
 PRICE_TABLE = Path(__file__).resolve().parent / "data" / "gcp_prices.yaml"
 GIB = 1024**3
+# Services whose month comes from the table's assumptions, not from the simulated requests.
+FIXED_SERVICES = ("artifact_registry", "cloud_build", "cloud_monitoring")
+SERVICE_LABELS = {
+    "cloud_run": "Cloud Run",
+    "cloud_scheduler": "Cloud Scheduler",
+    "secret_manager": "Secret Manager",
+    "firestore": "Firestore",
+    "cloud_logging": "Cloud Logging",
+    "artifact_registry": "Artifact Registry",
+    "cloud_build": "Cloud Build",
+    "cloud_monitoring": "Monitoring alerting",
+}
 
 
 def load_price_table(path: Path = PRICE_TABLE) -> dict[str, Any]:
@@ -95,6 +108,7 @@ class ServiceCost:
     list_price: float
     after_free_tier: float
     usage: dict[str, float] = field(default_factory=dict)
+    basis: str = "simulated"  # or "assumed": from the table's assumptions, not the simulated requests
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, rounded."""
@@ -102,11 +116,14 @@ class ServiceCost:
             "list_price": round(self.list_price, 4),
             "after_free_tier": round(self.after_free_tier, 4),
             "usage_per_month": {k: round(v, 3) for k, v in self.usage.items()},
+            "basis": self.basis,
         }
 
 
-def gcp_costs(usage: GcpUsage, table: Mapping[str, Any]) -> dict[str, ServiceCost]:
-    """Per service, the month's cost at list price and after the free tiers."""
+def gcp_costs(
+    usage: GcpUsage, table: Mapping[str, Any], *, alert_conditions: int | None = None
+) -> dict[str, ServiceCost]:
+    """Per service, the month's cost at list price and after the free tiers; `alert_conditions` overrides the table's."""
     scale = float(table["month_days"]) / usage.days
     return {
         "cloud_run": _cloud_run(usage, table["cloud_run"], scale),
@@ -114,7 +131,38 @@ def gcp_costs(usage: GcpUsage, table: Mapping[str, Any]) -> dict[str, ServiceCos
         "secret_manager": _secrets(usage, table["secret_manager"], scale),
         "firestore": _firestore(usage, table["firestore"], scale),
         "cloud_logging": _logging(usage, table["cloud_logging"], scale),
+        "artifact_registry": artifact_registry_cost(table["artifact_registry"]),
+        "cloud_build": cloud_build_cost(table["cloud_build"]),
+        "cloud_monitoring": alerting_cost(table["cloud_monitoring"], alert_conditions),
     }
+
+
+def artifact_registry_cost(prices: Mapping[str, Any]) -> ServiceCost:
+    """Image storage: each image's size times the versions kept, beyond the free 0.5 GB."""
+    mib = sum(float(i["size_mib"]) * int(i["versions_kept"]) for i in prices["images"].values())
+    gib = mib / 1024
+    per_gib = float(prices["per_gib_month"])
+    after = max(0.0, gib - float(prices["free_gib_per_month"])) * per_gib
+    return ServiceCost(gib * per_gib, after, {"stored_gib": gib}, basis="assumed")
+
+
+def cloud_build_cost(prices: Mapping[str, Any]) -> ServiceCost:
+    """Build-minutes of the month's deploys, beyond the free build-minutes."""
+    builds, minutes = prices["builds_per_month"], prices["minutes_per_build"]
+    total = sum(float(builds[name]) * float(minutes[name]) for name in builds)
+    per_minute = float(prices["per_build_minute"])
+    after = max(0.0, total - float(prices["free_build_minutes_per_month"])) * per_minute
+    return ServiceCost(total * per_minute, after, {"build_minutes": total}, basis="assumed")
+
+
+def alerting_cost(prices: Mapping[str, Any], conditions: int | None = None) -> ServiceCost:
+    """Alert conditions at their monthly price (the table's count unless one is given)."""
+    count = int(prices["alert_conditions"] if conditions is None else conditions)
+    if count < 0:
+        raise ValueError("alert conditions cannot be negative")
+    per_condition = float(prices["per_condition_month"])
+    after = max(0, count - int(prices["free_conditions"])) * per_condition
+    return ServiceCost(count * per_condition, after, {"alert_conditions": float(count)}, basis="assumed")
 
 
 def _cloud_run(usage: GcpUsage, run: Mapping[str, Any], scale: float) -> ServiceCost:

@@ -26,13 +26,16 @@ from shared.scout.smart_token import SmartToken
 from shared.scout.tick import ScoutDeps
 from shared.scout.worker_client import WorkerClient
 from shared.settings import Settings, load_settings
+from shared.tesla.command_key import generate_local_key, local_key_path, public_key_pem
 from shared.tesla.fleet_client import FleetClient
 from shared.tesla.oauth import refresh_tokens
-from simulator.tesla_sim import TeslaSim
+from shared.tesla.scopes import ScopeMemory
+from shared.tesla.vehicle_api import build_vehicle_api
+from simulator.tesla_sim import SimConfig, TeslaSim
 from simulator.tesla_sim import create_app as create_sim_app
 from simulator.wsgi_transport import session_for, wsgi_sender
 from worker_service.app import create_app
-from worker_service.container import Services, build_services
+from worker_service.container import Services, build_services, command_key_cache
 
 TESLA_HOST = "tesla.sim"
 WORKER_HOST = "worker.local"
@@ -140,8 +143,9 @@ def build_worker(
     services = build_services(
         settings, clock=clock, store=store, secrets=secrets, scheduler=scheduler, refresher=refresher
     )
-    services.vehicle_factory = lambda: FleetClient(
-        settings.tesla_api_base_url, services.tokens, clock=clock, session=http
+    command_key = command_key_cache(settings, services.secrets, clock)
+    services.vehicle_factory = lambda: build_vehicle_api(
+        settings, services.tokens, services.store, clock, command_key, session=http
     )
     return services, create_app(settings, services)
 
@@ -154,13 +158,18 @@ def build_system(
     vehicle: Mapping[str, Any] | None = None,
     store: DocumentStore | None = None,
     secrets: SecretStore | None = None,
+    sim_config: SimConfig | None = None,
 ) -> System:
     """Wire the system on a fresh STATE_DIR at virtual time `start`."""
     import functions_framework
 
     clock = ManualClock(start)
     settings = load_settings(dict(env) if env is not None else simulation_env(state_dir), component="worker")
-    sim = TeslaSim(clock, refresh_token=BOOTSTRAP_REFRESH, client_id=CLIENT_ID)
+    sim = TeslaSim(clock, refresh_token=BOOTSTRAP_REFRESH, client_id=CLIENT_ID, config=sim_config)
+    # The owner's command key, made as `make demo` makes it, and "hosted" where Tesla looks for it.
+    key_path = local_key_path(settings)
+    generate_local_key(key_path)
+    sim.register_app_key(public_key_pem(key_path.read_bytes()))
     car = {"latitude": HOME[0], "longitude": HOME[1], "battery_level": 50, "charge_limit": 80, "plugged_in": True}
     car.update(vehicle or {})
     for vin in settings.vins:
@@ -185,7 +194,9 @@ def build_system(
         clock=clock,
         cache_path=settings.state_dir / "scout-tmp" / "token-cache.json",
     )
-    scout_vehicle = FleetClient(settings.tesla_api_base_url, token, clock=clock, session=http)
+    scout_vehicle = FleetClient(
+        settings.tesla_api_base_url, token, clock=clock, session=http, scopes=ScopeMemory(services.store, clock)
+    )
     scout_runtime.use_deps(ScoutDeps(settings, clock, services.store, scout_vehicle, worker_client))
     scout_app = functions_framework.create_app(
         target="tesla_scout_main", source=str(ROOT / "scout_function" / "main.py")

@@ -76,7 +76,10 @@ def _register_hooks(app: Flask, settings: Settings, authenticator: Authenticator
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         # Unknown paths (endpoint None) also answer 401 to strangers: only /health talks to them.
-        g.caller = authenticator.authenticate(request.headers.get("Authorization"))
+        # Behind Cloud Run IAM the verified identity may be in X-Serverless-Authorization (auth.py).
+        g.caller = authenticator.authenticate(
+            request.headers.get("Authorization"), request.headers.get("X-Serverless-Authorization")
+        )
         return None
 
     @app.teardown_request

@@ -1,8 +1,10 @@
 """Who may call the worker (contract section 5): Google ID tokens, a shared secret, or nobody checked.
 
 Cloud Run IAM verifies a Google ID token at the edge and then replaces its signature with
-`SIGNATURE_REMOVED_BY_GOOGLE`; then only the decoded claims can be checked. A token that arrives
-intact (another host, a local run) is verified with google-auth against Google's certificates.
+`SIGNATURE_REMOVED_BY_GOOGLE`. When a request carries `X-Serverless-Authorization`, Cloud Run
+verifies that header and passes `Authorization` through unchecked, so the identity is taken from
+the header Cloud Run verified. A stripped token is trusted only on Cloud Run (`K_SERVICE` set);
+anywhere else every token's signature is verified with google-auth against Google's certificates.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 STRIPPED_SIGNATURE = "SIGNATURE_REMOVED_BY_GOOGLE"
 CLOCK_SKEW_S = 60
 CERTS_TTL_S = 3600
+# Google publishes a new key before signing with it, so a token naming a key id we have not seen
+# means our copy is stale: refetch, but at most this often, so made-up key ids cannot make every
+# request a call to Google.
+CERTS_REFETCH_MIN_INTERVAL_S = 60
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,8 @@ class SharedSecretAuth:
     def __init__(self, secret: str) -> None:
         self._secret = secret.encode()
 
-    def authenticate(self, authorization: str | None) -> Caller:
+    def authenticate(self, authorization: str | None, serverless_authorization: str | None = None) -> Caller:
+        """The caller of a request with these headers (only `Authorization` carries the secret)."""
         token = bearer_token(authorization)
         if not hmac.compare_digest(token.encode(), self._secret):
             raise Forbidden("The credential is not allowed to call this service")
@@ -62,7 +69,8 @@ class SharedSecretAuth:
 class NoAuth:
     """Local development only (BACKEND=local on loopback): every caller is accepted."""
 
-    def authenticate(self, authorization: str | None) -> Caller:
+    def authenticate(self, authorization: str | None, serverless_authorization: str | None = None) -> Caller:
+        """Everyone."""
         return Caller(mode="none")
 
 
@@ -78,21 +86,35 @@ class GoogleOidcAuth:
         allowed_emails: tuple[str, ...],
         clock: Clock,
         certs_fetcher: CertsFetcher | None = None,
+        *,
+        on_cloud_run: bool = False,
+        pinned_ids: Mapping[str, str] | None = None,
     ) -> None:
         self._audience = audience.rstrip("/")
         self._allowed = {e.lower() for e in allowed_emails}
         self._clock = clock
         self._fetch_certs = certs_fetcher or _google_certs
+        # Only Cloud Run's front end strips signatures after checking them; elsewhere a stripped
+        # token is just claims anyone could have written.
+        self._on_cloud_run = on_cloud_run
+        self._pinned = {e.lower(): i for e, i in (pinned_ids or {}).items()}
         self._certs: Mapping[str, str] | None = None
         self._certs_at = 0.0
+        self._refetched_at: float | None = None
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None) -> Caller:
-        token = bearer_token(authorization)
+    def authenticate(self, authorization: str | None, serverless_authorization: str | None = None) -> Caller:
+        """The caller, from `X-Serverless-Authorization` when present (Cloud Run verified it), else `Authorization`."""
+        # With both headers, Cloud Run checked only X-Serverless-Authorization and passed
+        # Authorization through untouched: anyone allowed to invoke could put anything there.
+        header = serverless_authorization if serverless_authorization is not None else authorization
+        token = bearer_token(header)
         parts = token.split(".")
         if len(parts) != 3:
             raise Unauthorized("The bearer token is not a JWT")
         if parts[2] == STRIPPED_SIGNATURE:
+            if not self._on_cloud_run:
+                raise Unauthorized("A token without its signature is accepted only behind Cloud Run")
             claims = _decode_claims(parts[1])
         else:
             claims = self._verify_signature(token)
@@ -102,7 +124,14 @@ class GoogleOidcAuth:
         from google.auth import exceptions, jwt  # imported lazily: only intact tokens need it
 
         try:
-            return jwt.decode(token, certs=self._cached_certs(), verify=True, clock_skew_in_seconds=CLOCK_SKEW_S)
+            key_id = jwt.decode_header(token).get("kid")
+        except (exceptions.GoogleAuthError, ValueError, AttributeError):
+            raise Unauthorized("The ID token's header cannot be decoded") from None
+        certs = self._cached_certs()
+        if isinstance(key_id, str) and key_id not in certs:
+            certs = self._refetch_for(key_id)
+        try:
+            return jwt.decode(token, certs=certs, verify=True, clock_skew_in_seconds=CLOCK_SKEW_S)
         except (exceptions.GoogleAuthError, ValueError) as error:
             raise Unauthorized(f"The ID token failed verification: {_reason(error)}") from None
 
@@ -112,6 +141,20 @@ class GoogleOidcAuth:
             if self._certs is None or now - self._certs_at > CERTS_TTL_S:
                 self._certs = self._fetch_certs()
                 self._certs_at = now
+            return self._certs
+
+    def _refetch_for(self, key_id: str) -> Mapping[str, str]:
+        with self._lock:
+            assert self._certs is not None  # _cached_certs ran first
+            now = self._clock.now().timestamp()
+            recently = self._refetched_at is not None and now - self._refetched_at < CERTS_REFETCH_MIN_INTERVAL_S
+            # Another thread may have refetched while this one waited for the lock.
+            if key_id in self._certs or recently:
+                return self._certs
+            # Counted before fetching: a failing fetch must not be retried by every request either.
+            self._refetched_at = now
+            self._certs = self._fetch_certs()
+            self._certs_at = now
             return self._certs
 
     def _check_claims(self, claims: Mapping[str, Any]) -> Caller:
@@ -132,10 +175,15 @@ class GoogleOidcAuth:
         if audience != self._audience and not audience.startswith(self._audience + "/"):
             raise Forbidden("The ID token is addressed to another service")
         email = str(claims.get("email", "")).lower()
-        if not email or claims.get("email_verified") is False:
+        # Google sets email_verified true on service-account tokens; anything else is not one of them.
+        if not email or claims.get("email_verified") is not True:
             raise Forbidden("The ID token carries no verified e-mail")
         if email not in self._allowed:
             raise Forbidden("This service account may not call the worker")
+        pinned = self._pinned.get(email)
+        # A deleted account's e-mail can be re-created by a project editor; its unique id cannot.
+        if pinned is not None and claims.get("sub") != pinned:
+            raise Forbidden("This service account is not the one the worker was deployed for")
         return Caller(mode="google-oidc", email=email)
 
 
@@ -153,7 +201,7 @@ def _decode_claims(segment: str) -> Mapping[str, Any]:
 def _reason(error: Exception) -> str:
     text = str(error).split("\n", 1)[0]
     # google-auth messages can quote the token's claims; keep only the kind of failure.
-    for word in ("expired", "audience", "signature", "Token used too early", "Could not verify"):
+    for word in ("expired", "audience", "signature", "Token used too early", "Could not verify", "key id"):
         if word.lower() in text.lower():
             return word
     return "invalid token"
@@ -180,4 +228,11 @@ def build_authenticator(settings: Settings, clock: Clock, certs_fetcher: CertsFe
     if settings.worker_auth_mode == "shared-secret":
         assert settings.worker_api_token is not None  # load_settings guarantees it
         return SharedSecretAuth(settings.worker_api_token)
-    return GoogleOidcAuth(settings.worker_service_url, settings.worker_allowed_invokers, clock, certs_fetcher)
+    return GoogleOidcAuth(
+        settings.worker_service_url,
+        settings.worker_allowed_invokers,
+        clock,
+        certs_fetcher,
+        on_cloud_run=settings.on_cloud_run,
+        pinned_ids=settings.worker_allowed_invoker_ids,
+    )

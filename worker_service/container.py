@@ -9,6 +9,7 @@ from typing import Any
 from shared.clock import Clock, SystemClock
 from shared.ports import DocumentStore, JobScheduler, PriceSource, SecretStore, VehicleApi
 from shared.settings import Settings
+from worker_service.services.owner_actions import OwnerActionBoard
 from worker_service.services.token_service import Refresher, TokenService
 
 
@@ -24,6 +25,7 @@ class Services:
     tokens: TokenService
     vehicle_factory: Callable[[], VehicleApi]
     price_source_factory: Callable[[], PriceSource]
+    owner_actions: OwnerActionBoard
     extras: dict[str, Any] = field(default_factory=dict)
 
     def vehicle(self) -> VehicleApi:
@@ -54,6 +56,14 @@ def default_refresher(settings: Settings) -> Refresher:
     return refresh
 
 
+def command_key_cache(settings: Settings, secrets: SecretStore, clock: Clock) -> Any:
+    """The process-wide holder of the command-signing key (read from file or secret on first use)."""
+    from shared.tesla.command_key import load_command_key
+    from shared.tesla.vehicle_api import CommandKeyCache
+
+    return CommandKeyCache(lambda: load_command_key(settings, secrets), clock)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -81,16 +91,12 @@ def build_services(
         bootstrap_refresh_token=settings.tesla_refresh_token,
     )
 
-    def make_vehicle() -> VehicleApi:
-        from shared.tesla.fleet_client import FleetClient
+    command_key = command_key_cache(settings, secrets, clock)
 
-        return FleetClient(
-            settings.tesla_api_base_url,
-            tokens,
-            clock=clock,
-            proxy_url=settings.tesla_proxy_url if settings.proxy_enabled else None,
-            proxy_ca_cert=settings.tesla_proxy_ca_cert,
-        )
+    def make_vehicle() -> VehicleApi:
+        from shared.tesla.vehicle_api import build_vehicle_api
+
+        return build_vehicle_api(settings, tokens, store, clock, command_key)
 
     def make_price_source() -> PriceSource:
         from shared.prices.factory import build_price_source
@@ -106,4 +112,5 @@ def build_services(
         tokens=tokens,
         vehicle_factory=vehicle_factory or make_vehicle,
         price_source_factory=price_source_factory or make_price_source,
+        owner_actions=OwnerActionBoard(store, clock),
     )

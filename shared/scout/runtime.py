@@ -24,6 +24,7 @@ def build_deps(env: Mapping[str, str]) -> ScoutDeps:
     from shared.scout.worker_client import WorkerClient
     from shared.settings import load_settings
     from shared.tesla.fleet_client import FleetClient
+    from shared.tesla.scopes import ScopeMemory
 
     settings = load_settings(env, component="scout")
     register_secrets(settings.secret_values())
@@ -40,8 +41,10 @@ def build_deps(env: Mapping[str, str]) -> ScoutDeps:
         worker=worker,
         clock=clock,
     )
-    vehicle = FleetClient(settings.tesla_api_base_url, token, clock=clock)
-    return ScoutDeps(settings, clock, factory.build_document_store(settings), vehicle, worker)
+    store = factory.build_document_store(settings)
+    # The scout learns a missing vehicle_location scope like the worker, so it never pays a 403 per tick.
+    vehicle = FleetClient(settings.tesla_api_base_url, token, clock=clock, scopes=ScopeMemory(store, clock))
+    return ScoutDeps(settings, clock, store, vehicle, worker)
 
 
 def _get_deps(env: Mapping[str, str]) -> ScoutDeps:

@@ -54,8 +54,20 @@ class SmartToken:
         self._cache = cache_path
         self.worker_refresh_calls = 0
 
-    def get_access_token(self, force_refresh: bool = False) -> str:
-        """A token with at least five minutes left; `force_refresh` (after a 401) asks the worker first."""
+    def get_access_token(self, force_refresh: bool = False, *, stale_token: str | None = None) -> str:
+        """A token with at least five minutes left; `force_refresh` (after a 401) asks the worker first.
+
+        When the store already holds a token other than `stale_token` (the one Tesla refused), the
+        worker refreshed meanwhile: that one is used without asking for another refresh.
+        """
+        if force_refresh and stale_token:
+            self.clear_cache()
+            record = self._read_record()
+            fresher = record is not None and record.access_token and record.access_token != stale_token
+            if record is not None and fresher and not record.needs_refresh(self._clock.now()):
+                self._write_cache(record)
+                assert record.access_token is not None
+                return record.access_token
         if not force_refresh:
             cached = self._read_cache()
             if cached:

@@ -10,7 +10,7 @@ from shared.domain import geofence
 from shared.domain.scout_state import Observation, ScoutState, decide, needs_vehicle_data, next_state
 from shared.errors import UpstreamError
 from shared.log import get_logger
-from shared.ports import DocumentStore, VehicleApi
+from shared.ports import DocumentStore, VehicleReader
 from shared.scout.worker_client import WorkerClient, WorkerUnavailable
 from shared.settings import Settings
 
@@ -36,7 +36,7 @@ class ScoutDeps:
     settings: Settings
     clock: Clock
     store: DocumentStore
-    vehicle: VehicleApi
+    vehicle: VehicleReader
     worker: WorkerClient
 
 

@@ -9,13 +9,22 @@ When the old one dies is modelled as the design assumes (SECURITY.md, "The refre
 before that supersedes the unused pair, whose tokens then die: two refreshes from one token still
 leave only one working chain, and a refresher that crashed before storing the answer loses one
 access token, not the chain. `grace=False` models the strictest reading: the old token dies at once.
+
+Tesla's 2024-02-01 notice says a refresh also invalidates the access tokens issued before it
+(*unconfirmed* in FACTS): `refresh_kills_access_tokens=True` models that reading. Access tokens are
+JWTs carrying the granted scopes by default (access_tokens.py), or opaque strings.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+from simulator.tesla_sim.access_tokens import TOKEN_FORMATS, new_access_token
+from simulator.tesla_sim.scopes import DEFAULT_SCOPES
 
 
 class TokenRefused(Exception):
@@ -37,6 +46,14 @@ class _Issued:
     refresh_token: str
 
 
+@dataclass(frozen=True)
+class _Access:
+    """An issued access token: until when it works and which scopes it carries."""
+
+    expires_at: datetime
+    scopes: frozenset[str]
+
+
 class Account:
     """Issued tokens of one Tesla account (one Fleet API app)."""
 
@@ -47,12 +64,24 @@ class Account:
         client_id: str | None = None,
         access_ttl_s: int = 28800,
         grace: bool = True,
+        access_format: str = "jwt",
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        refresh_kills_access_tokens: bool = False,
+        region: str = "eu",
     ) -> None:
+        if access_format not in TOKEN_FORMATS:
+            raise ValueError(f"access_format must be one of {', '.join(TOKEN_FORMATS)}")
         self.client_id = client_id
         self.access_ttl_s = access_ttl_s
         self.grace = grace
+        self.access_format = access_format
+        self.scopes: tuple[str, ...] = tuple(scopes)
+        self.refresh_kills_access_tokens = refresh_kills_access_tokens
+        self.region = region
+        self.subject = str(uuid.uuid4())
+        self._secret = secrets.token_bytes(32)
         self._refresh_tokens: set[str] = {initial_refresh_token}
-        self._access_tokens: dict[str, datetime] = {}
+        self._access_tokens: dict[str, _Access] = {}
         self._unused: dict[str, _Issued] = {}  # parent refresh token -> the pair issued for it
         self._issued_by_token: dict[str, _Issued] = {}  # new access or refresh token -> its pair
         self.refreshes = 0
@@ -70,9 +99,21 @@ class Account:
             raise TokenRefused(401, "invalid_grant", "The refresh_token is invalid, expired or already used")
         self._first_use(refresh_token)
         self._supersede(refresh_token)
+        if self.refresh_kills_access_tokens:
+            self._access_tokens.clear()  # the 2024-02-01 notice's reading: older access tokens die now
         new_refresh = self.issue_refresh_token()
-        access = "sim-at." + secrets.token_urlsafe(32)
-        self._access_tokens[access] = now + timedelta(seconds=self.access_ttl_s)
+        expires_at = now + timedelta(seconds=self.access_ttl_s)
+        access = new_access_token(
+            self.access_format,
+            secret=self._secret,
+            subject=self.subject,
+            client_id=client_id,
+            scopes=self.scopes,
+            region=self.region,
+            now=now,
+            expires_at=expires_at,
+        )
+        self._access_tokens[access] = _Access(expires_at, frozenset(self.scopes))
         if self.grace:
             issued = _Issued(refresh_token, access, new_refresh)
             self._unused[refresh_token] = issued
@@ -98,14 +139,20 @@ class Account:
         """None when the access token is valid now, else why not (Tesla-like error text)."""
         if not token or token not in self._access_tokens:
             return "invalid bearer token"
-        if self._access_tokens[token] <= now:
+        if self._access_tokens[token].expires_at <= now:
             return "token expired (401)"
         self._first_use(token)
         return None
 
+    def scopes_of(self, token: str | None) -> frozenset[str]:
+        """The scopes an issued access token carries (none for an unknown one)."""
+        access = self._access_tokens.get(token or "")
+        return access.scopes if access is not None else frozenset()
+
     def expire_access_tokens(self) -> None:
         """Make every issued access token expired (to test refresh-on-401)."""
-        self._access_tokens = dict.fromkeys(self._access_tokens, datetime.min.replace(tzinfo=UTC))
+        dead = datetime.min.replace(tzinfo=UTC)
+        self._access_tokens = {token: replace(a, expires_at=dead) for token, a in self._access_tokens.items()}
 
     def revoke_refresh_tokens(self) -> None:
         """Kill every refresh token (the owner revoked the app): refreshes answer invalid_grant."""

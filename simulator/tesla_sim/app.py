@@ -1,9 +1,12 @@
 """The simulator's HTTP face: Tesla's token endpoint, the Fleet API, its proxy path and /sim controls.
 
 `/api/1/...` is the Fleet API; `/proxy/api/1/...` is the same API as seen through Tesla's
-vehicle-command proxy (TESLA_PROXY_URL = `<sim>/proxy`): commands there count as signed, data
-calls pass through. Armed faults answer before anything else, as if Tesla's edge failed; a fault
-with `lose_answer` lets the request act and replaces only its answer.
+vehicle-command proxy (TESLA_PROXY_URL = `<sim>/proxy`): commands there are signed by the proxy
+(so they need the app's key paired, command_routes.py), data calls pass through. Armed faults
+answer before anything else, as if Tesla's edge failed; a fault with `lose_answer` lets the request
+act and replaces only its answer; a fault armed for `.../command/<name>` also hits a signed command
+carrying that action. Then every /api/1 call passes `TeslaSim.authorize`: the proxy's
+token check, 401, 421 (wrong region, regions.py) and 403 (missing scopes, scopes.py).
 """
 
 from __future__ import annotations
@@ -16,16 +19,23 @@ from typing import Any
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from simulator.tesla_sim.car_actions import ActionRefused, rest_command
+from simulator.tesla_sim.command_routes import decode_signed
 from simulator.tesla_sim.control import control_blueprint
-from simulator.tesla_sim.model import SimError, TeslaSim
+from simulator.tesla_sim.errors import PARSE_ERROR, SimError
+from simulator.tesla_sim.model import TeslaSim
 
-# Billing category of each Fleet API endpoint (FACTS): GET /vehicles/{vin} is treated as free.
+# Billing category of each Fleet API endpoint (FACTS): GET /vehicles/{vin} is treated as free;
+# fleet_status as data (fleet_status.py); users/region, a user endpoint, is counted but not billed.
 CATEGORIES = {
     "list_vehicles": "state_calls",
     "vehicle": "state_calls",
     "vehicle_data": "data",
     "wake_up": "wakes",
     "command": "commands",
+    "signed_command": "commands",
+    "fleet_status": "data",
+    "user_region": "region_calls",
 }
 PROXY = "proxy"
 
@@ -51,16 +61,36 @@ def _fleet_blueprint(name: str, sim: TeslaSim) -> Blueprint:
 
     @fleet.post("/api/1/vehicles/<vin>/command/<name>")
     def command(vin: str, name: str) -> Any:
-        raw = request.get_data()
-        try:
-            body = json.loads(raw) if raw else {}
-        except ValueError:
-            raise SimError(400, "error occurred while parsing request parameters") from None
-        if not isinstance(body, dict):
-            raise SimError(400, "error occurred while parsing request parameters")
+        body = _json_body(billed=False if request.blueprint == PROXY else None)  # the proxy parses it itself
         return {"response": sim.command(vin, name, body, via_proxy=request.blueprint == PROXY)}
 
+    @fleet.post("/api/1/vehicles/<vin>/signed_command")
+    def signed_command(vin: str) -> Any:
+        return {"response": sim.signed_command(vin, _json_body().get("routable_message"))}
+
+    @fleet.post("/api/1/vehicles/fleet_status")
+    def fleet_status() -> Any:
+        vins = _json_body().get("vins")
+        if not isinstance(vins, list) or not all(isinstance(v, str) for v in vins):
+            raise SimError(400, PARSE_ERROR)
+        return {"response": sim.fleet_status(vins)}
+
+    @fleet.get("/api/1/users/region")
+    def user_region() -> Any:
+        return {"response": sim.user_region()}
+
     return fleet
+
+
+def _json_body(*, billed: bool | None = None) -> dict[str, Any]:
+    raw = request.get_data()
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        raise SimError(400, PARSE_ERROR, billed=billed) from None
+    if not isinstance(body, dict):
+        raise SimError(400, PARSE_ERROR, billed=billed)
+    return body
 
 
 def create_app(sim: TeslaSim) -> Flask:
@@ -81,7 +111,13 @@ def create_app(sim: TeslaSim) -> Flask:
         g.category = CATEGORIES.get((request.endpoint or "").rsplit(".", 1)[-1])
         if request.path.startswith("/sim/"):
             return None  # the controls never fail, whatever faults are armed
-        fault = sim.faults.take(request.method, request.path)
+        fault = None
+        command_path = _signed_command_alias(request.path)
+        g.signed_command = command_path.rsplit("/", 1)[-1] if command_path else None
+        if command_path is not None:
+            fault = sim.faults.take(request.method, command_path)
+        if fault is None:
+            fault = sim.faults.take(request.method, request.path)
         if fault is not None:
             if fault.delay_s > 0:
                 time.sleep(fault.delay_s)  # real time: this is for client timeouts
@@ -90,7 +126,13 @@ def create_app(sim: TeslaSim) -> Flask:
             elif fault.status is not None:
                 return _fault_response(fault.status, fault.body, fault.retry_after)
         if g.category is not None:
-            sim.authenticate(_bearer())
+            sim.authorize(
+                _bearer(),
+                (request.endpoint or "").rsplit(".", 1)[-1],
+                data_endpoints=request.args.get("endpoints"),
+                command=(request.view_args or {}).get("name"),
+                via_proxy=request.blueprint == PROXY,
+            )
         return None
 
     @app.after_request
@@ -106,18 +148,40 @@ def create_app(sim: TeslaSim) -> Flask:
                 response.status_code,
                 g.get("category"),
                 request.blueprint == PROXY,
+                g.get("billed"),
+                g.get("signed_command"),
             )
         return response
 
     @app.errorhandler(SimError)
     def sim_error(error: SimError) -> Any:
-        return jsonify(error.body()), error.status
+        g.billed = error.billed
+        return jsonify(error.body()), error.status, error.headers
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
         return jsonify({"response": None, "error": error.name, "error_description": ""}), error.code or 500
 
     return app
+
+
+def _signed_command_alias(path: str) -> str | None:
+    """`.../command/<name>` for a signed command carrying that action, so a fault armed for a command
+    hits it however it is sent (REST or signed); None for handshakes and other requests."""
+    if not path.endswith("/signed_command"):
+        return None
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return None
+    try:
+        message = decode_signed(body.get("routable_message"))
+        payload = message.protobuf_message_as_bytes
+        if not payload:
+            return None
+        name, _ = rest_command(payload)
+    except (SimError, ActionRefused):
+        return None
+    return path.removesuffix("signed_command") + f"command/{name}"
 
 
 def _bearer() -> str | None:

@@ -16,10 +16,15 @@ from simulator.tesla_sim.vehicle import SimVehicle
 UNTIL_REPLUGGED = timedelta(days=3650)
 
 
+def _number_param(body: Mapping[str, Any], key: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScheduleError(f"missing {key} param" if value is None else f"invalid {key} param")
+    return value
+
+
 def _set_charge_limit(v: SimVehicle, body: Mapping[str, Any], now: datetime) -> str:
-    percent = body.get("percent")
-    if isinstance(percent, bool) or not isinstance(percent, int | float):
-        raise ScheduleError("missing percent param" if percent is None else "invalid percent param")
+    percent = _number_param(body, "percent")
     if not 50 <= percent <= 100:
         return "invalid_value"  # the car's range is charge_limit_soc_min..max; the exact reason is unconfirmed
     if int(percent) == v.charge_limit:
@@ -34,9 +39,7 @@ def _add_charge_schedule(v: SimVehicle, body: Mapping[str, Any], now: datetime) 
 
 
 def _remove_charge_schedule(v: SimVehicle, body: Mapping[str, Any], now: datetime) -> str:
-    schedule_id = body.get("id")
-    if isinstance(schedule_id, bool) or not isinstance(schedule_id, int | float):
-        raise ScheduleError("missing id param" if schedule_id is None else "invalid id param")
+    schedule_id = _number_param(body, "id")
     v.schedules.pop(int(schedule_id), None)  # removing an unknown id is not an error for the car
     return ""
 
@@ -72,3 +75,13 @@ COMMANDS: dict[str, Callable[[SimVehicle, Mapping[str, Any], datetime], str]] = 
     "charge_start": _charge_start,
     "charge_stop": _charge_stop,
 }
+
+
+def validate_body(name: str, body: Mapping[str, Any], now: datetime) -> None:
+    """Check a command's body without acting (Tesla's proxy parses it before it contacts the car)."""
+    if name == "set_charge_limit":
+        _number_param(body, "percent")
+    elif name == "add_charge_schedule":
+        schedule_from_body(body, now)
+    elif name == "remove_charge_schedule":
+        _number_param(body, "id")

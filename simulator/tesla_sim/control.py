@@ -1,6 +1,10 @@
 """`/sim/...`: the same controls as TeslaSim's Python API, as JSON over HTTP for other processes.
 
 Not part of Tesla's API and not authenticated: the simulator only ever listens on loopback.
+Keys and protocol: `POST /sim/app-key {"public_key_pem"}` enrolls the app's key on paired cars;
+`POST /sim/vehicles/<vin>/pair_key|unpair_key|restart`. Regions: `POST /sim/region
+{"account_region", "served_region"}` (421 while they differ). Scopes: `POST /sim/tokens/scopes
+{"scopes": [...]}` for tokens issued from then on.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from typing import Any
 from flask import Blueprint, request
 
 from shared.clock import ManualClock
-from simulator.tesla_sim.model import SimError, TeslaSim
+from simulator.tesla_sim.errors import SimError
+from simulator.tesla_sim.model import TeslaSim
 
 Args = Mapping[str, Any]
 
@@ -30,6 +35,9 @@ def _actions(sim: TeslaSim) -> dict[str, Callable[[str, Args], None]]:
         "offline": lambda vin, a: sim.set_offline(vin, bool(a.get("offline", True))),
         "stay_asleep": lambda vin, a: sim.set_stay_asleep(vin, bool(a.get("stay", True))),
         "signed_commands": lambda vin, a: sim.set_requires_signed_commands(vin, bool(a.get("required", True))),
+        "pair_key": lambda vin, a: sim.pair_key(vin),
+        "unpair_key": lambda vin, a: sim.unpair_key(vin),
+        "restart": lambda vin, a: sim.restart_car(vin),
     }
 
 
@@ -107,7 +115,33 @@ def control_blueprint(sim: TeslaSim) -> Blueprint:
             return {"status": "ok"}
         if action == "issue":
             return {"refresh_token": sim.issue_refresh_token()}
-        raise SimError(404, "unknown token action; one of expire-access, revoke, issue")
+        if action == "scopes":
+            scopes = _args().get("scopes")
+            if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+                raise SimError(400, "scopes must be a list of scope names")
+            sim.set_scopes(scopes)
+            return {"scopes": scopes}
+        raise SimError(404, "unknown token action; one of expire-access, revoke, issue, scopes")
+
+    @bp.post("/app-key")
+    def app_key() -> Any:
+        pem = _args().get("public_key_pem")
+        if not isinstance(pem, str):
+            raise SimError(400, "public_key_pem is required")
+        try:
+            sim.register_app_key(pem.encode())
+        except ValueError as bad:
+            raise SimError(400, f"bad app key: {bad}") from None
+        return {"status": "ok"}
+
+    @bp.post("/region")
+    def region() -> Any:
+        args = _args()
+        try:
+            sim.set_regions(args.get("account_region"), args.get("served_region"))
+        except (AttributeError, ValueError) as bad:
+            raise SimError(400, str(bad)) from None
+        return {"account_region": sim.account_region, "served_region": sim.served_region}
 
     @bp.post("/clock/advance")
     def advance() -> Any:

@@ -3,6 +3,10 @@
 The Fleet API semantics live here (the Flask app only maps HTTP to these methods), so tests and
 the month simulation can drive the same object in-process. Time comes from the injected Clock;
 every method first brings the touched car up to `clock.now()`.
+
+Cars are today's by default (presets.py): unsigned REST commands answer 403; commands go through
+`signed_command` (the car's protocol side, car_protocol.py) or Tesla's proxy path (command_routes.py).
+The app's public key is enrolled with `register_app_key` on every car whose spec says paired.
 """
 
 from __future__ import annotations
@@ -10,40 +14,39 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 from shared.clock import Clock
-from simulator.tesla_sim import shapes
+from simulator.tesla_sim import command_routes, regions, shapes
+from simulator.tesla_sim.access_tokens import jwt_claims
 from simulator.tesla_sim.account import Account, TokenRefused
-from simulator.tesla_sim.commands import COMMANDS
+from simulator.tesla_sim.car_protocol import CarProtocol, encode_public, is_handshake
+from simulator.tesla_sim.errors import (
+    ASLEEP_ERROR,
+    PROXY_MALFORMED_TOKEN,
+    PROXY_NO_TOKEN,
+    SIGNED_COMMAND_ERROR,
+    SimError,
+)
 from simulator.tesla_sim.faults import FaultBook
-from simulator.tesla_sim.schedules import ScheduleError
-from simulator.tesla_sim.vehicle import SimVehicle, Timing, VehicleSpec
+from simulator.tesla_sim.fleet_status import CarKeyStatus, fleet_status
+from simulator.tesla_sim.presets import encrypts_responses, vehicle_spec
+from simulator.tesla_sim.scopes import DEFAULT_SCOPES, missing_scope_error
+from simulator.tesla_sim.vehicle import SimVehicle, Timing
+
+__all__ = ["ASLEEP_ERROR", "PRICE_USD", "SIGNED_COMMAND_ERROR", "RequestRecord", "SimConfig", "SimError", "TeslaSim"]
 
 # Tesla pay-per-use prices since 2025-02-01 (FACTS): data $1/500, commands $1/1,000, wakes $1/50.
 PRICE_USD = {"data": 1 / 500, "commands": 1 / 1000, "wakes": 1 / 50}
 BILLED_CATEGORIES = ("data", "commands", "wakes")
-ASLEEP_ERROR = "vehicle unavailable: vehicle is offline or asleep"
-SIGNED_COMMAND_ERROR = (
-    "Tesla Vehicle Command Protocol required, please refer to the documentation here: "
-    "https://developer.tesla.com/docs/fleet-api#2023-10-09-rest-api-vehicle-commands-endpoint-deprecation-warning"
-)
-
-
-class SimError(Exception):
-    """An error answer of the simulated API; `body()` is Tesla's JSON for it."""
-
-    def __init__(self, status: int, error: str, description: str = "", *, oauth: bool = False) -> None:
-        super().__init__(error)
-        self.status, self.error, self.description, self.oauth = status, error, description, oauth
-
-    def body(self) -> dict[str, Any]:
-        if self.oauth:
-            return {"error": self.error, "error_description": self.description}
-        return {"response": None, "error": self.error, "error_description": self.description}
+# Counted but not billed: free state calls, users/region calls, 401s, handshakes (also in "commands").
+FREE_COUNTS = ("state_calls", "region_calls", "unauthorized", "handshakes")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class SimConfig:
     # The old refresh token works until the new pair is first used (design assumption, unconfirmed:
     # SECURITY.md); False kills it at the refresh itself.
     refresh_grace: bool = True
+    # "jwt" (Tesla's: claims carry scp, exp, sub, aud, iss) or "opaque" strings.
+    access_token_format: str = "jwt"
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    # Tesla's 2024-02-01 notice (unconfirmed, FACTS): a refresh also kills every older access token.
+    refresh_invalidates_access_tokens: bool = False
+    # The account's region and the region this server is; when they differ, /api/1 answers 421.
+    account_region: str = "eu"
+    served_region: str = "eu"
 
 
 @dataclass(frozen=True)
@@ -71,6 +82,15 @@ class RequestRecord:
     status: int
     category: str | None
     via_proxy: bool
+    # The command a signed_command carried (None for handshakes, REST commands and other calls).
+    signed_command: str | None = None
+
+    @property
+    def command(self) -> str | None:
+        """The command this request sent, however it was sent (REST path or signed action)."""
+        if "/command/" in self.path:
+            return self.path.rsplit("/", 1)[-1]
+        return self.signed_command
 
 
 class TeslaSim:
@@ -81,15 +101,24 @@ class TeslaSim:
     ) -> None:
         self.clock = clock
         self.config = config or SimConfig()
+        self.account_region = regions.checked(self.config.account_region)
+        self.served_region = regions.checked(self.config.served_region)
         self.account = Account(
             refresh_token,
             client_id=client_id,
             access_ttl_s=self.config.access_token_ttl_s,
             grace=self.config.refresh_grace,
+            access_format=self.config.access_token_format,
+            scopes=self.config.scopes,
+            refresh_kills_access_tokens=self.config.refresh_invalidates_access_tokens,
+            region=self.account_region,
         )
         self.faults = FaultBook()
         self._timing = Timing(self.config.idle_sleep_s, self.config.wake_delay_s, self.config.schedule_radius_m)
         self._vehicles: dict[str, SimVehicle] = {}
+        self._protocols: dict[str, CarProtocol] = {}
+        self._app_key: bytes | None = None  # the app's public key, uncompressed point
+        self._paired: set[str] = set()  # VINs where the owner paired the app's key
         self._counters: Counter[str] = Counter()
         self._requests: deque[RequestRecord] = deque(maxlen=self.config.request_log_size)
         self._lock = threading.RLock()
@@ -97,13 +126,20 @@ class TeslaSim:
     # ---- setup -------------------------------------------------------------------------------
 
     def add_vehicle(self, vin: str, **options: Any) -> None:
-        """Add a car; options are VehicleSpec fields (battery_level, plugged_in, asleep, ...)."""
-        spec = VehicleSpec(vin=vin, **options)
+        """Add a car; options are VehicleSpec fields (preset, battery_level, plugged_in, asleep, ...)."""
+        spec = vehicle_spec(vin, **options)
         with self._lock:
             if vin in self._vehicles:
                 raise ValueError(f"vehicle {vin} already exists")
+            now = self.clock.now()
             vehicle_id = 1_000_000_000_000 + zlib.crc32(vin.encode())
-            self._vehicles[vin] = SimVehicle.create(spec, vehicle_id, self._timing, self.clock.now())
+            self._vehicles[vin] = SimVehicle.create(spec, vehicle_id, self._timing, now)
+            protocol = CarProtocol(vin, now, encrypts_responses=encrypts_responses(spec.firmware_version))
+            self._protocols[vin] = protocol
+            if spec.key_paired:
+                self._paired.add(vin)
+                if self._app_key is not None:
+                    protocol.enrolled.add(self._app_key)
 
     @property
     def vins(self) -> list[str]:
@@ -131,6 +167,38 @@ class TeslaSim:
             problem = self.account.access_problem(bearer, self.clock.now())
         if problem:
             raise SimError(401, problem)
+
+    def authorize(
+        self,
+        bearer: str | None,
+        endpoint: str,
+        *,
+        data_endpoints: str | None = None,
+        command: str | None = None,
+        via_proxy: bool = False,
+    ) -> None:
+        """The gate of every /api/1 call: proxy token shape (403), token (401), region (421), scopes (403)."""
+        if via_proxy and jwt_claims(bearer) is None:
+            # Tesla's proxy reads the region from the JWT before anything else (pkg/account/account.go).
+            raise SimError(403, PROXY_NO_TOKEN if bearer is None else PROXY_MALFORMED_TOKEN, billed=False)
+        self.authenticate(bearer)
+        with self._lock:
+            # The proxy finds the account's region in the token, so only direct calls can be misdirected.
+            if not via_proxy and endpoint != "user_region" and self.account_region != self.served_region:
+                raise SimError(
+                    421,
+                    regions.out_of_region_error(self.account_region),
+                    headers={"Alt-Svc": regions.alt_svc(self.account_region)},
+                )
+            granted = self.account.scopes_of(bearer)
+        missing = missing_scope_error(endpoint, granted, data_endpoints=data_endpoints, command=command)
+        if missing:
+            raise SimError(403, missing)
+
+    def user_region(self) -> dict[str, Any]:
+        """GET /api/1/users/region: the account's region and base URL, from any region's server."""
+        with self._lock:
+            return regions.region_answer(self.account_region)
 
     def list_vehicles(self) -> list[dict[str, Any]]:
         """GET /api/1/vehicles (does not wake the cars)."""
@@ -161,34 +229,112 @@ class TeslaSim:
             return shapes.vehicle_summary(v)
 
     def command(self, vin: str, name: str, body: Mapping[str, Any], *, via_proxy: bool) -> dict[str, Any]:
-        """POST .../command/{name}: 403 unsigned on cars that need signing, 400 bad body, 408 asleep."""
-        handler = COMMANDS.get(name)
+        """POST .../command/{name}, unsigned (REST) or through Tesla's proxy (signed for the owner)."""
         with self._lock:
             v = self._advanced(vin)
-            if v.requires_signed_commands and not via_proxy:
-                raise SimError(403, SIGNED_COMMAND_ERROR)
-            if handler is None:
-                raise SimError(400, "invalid_command")
-            if not v.reachable:
-                raise SimError(408, ASLEEP_ERROR)
             now = self.clock.now()
-            v.touch(now)
-            try:
-                reason = handler(v, body, now)
-            except ScheduleError as bad:
-                raise SimError(400, str(bad)) from None
-            return {"result": reason == "", "reason": reason}
+            if via_proxy:
+                return command_routes.proxy_command(v, name, body, now, key_paired=vin in self._paired)
+            return command_routes.rest_command(v, name, body, now)
 
-    def record(self, method: str, path: str, query: str, status: int, category: str | None, via_proxy: bool) -> None:
-        """Log an answered request and bill it: every answer below 500 counts (FACTS), 401s excepted."""
+    def signed_command(self, vin: str, routable_message: Any) -> str:
+        """POST .../signed_command: the car's base64 RoutableMessage answer; 400 bad message, 408 asleep."""
+        request = command_routes.decode_signed(routable_message)
         with self._lock:
-            self._requests.append(RequestRecord(self.clock.now(), method, path, query, status, category, via_proxy))
+            v = self._advanced(vin)
+            if is_handshake(request):
+                self._counters["handshakes"] += 1
+            return command_routes.signed_command(v, self._protocols[vin], request, self.clock.now())
+
+    def fleet_status(self, vins: Iterable[str]) -> dict[str, Any]:
+        """POST /api/1/vehicles/fleet_status: key pairing and firmware of the account's cars asked for."""
+        with self._lock:
+            cars = [
+                CarKeyStatus(
+                    vin=vin,
+                    key_paired=vin in self._paired,
+                    firmware_version=self._vehicles[vin].spec.firmware_version,
+                    command_protocol_required=self._vehicles[vin].requires_signed_commands,
+                    enrolled_keys=len(self._protocols[vin].enrolled),
+                    legacy_model_s=self._vehicles[vin].spec.preset == "legacy_model_s",
+                )
+                for vin in dict.fromkeys(vins)
+                if vin in self._vehicles
+            ]
+            return fleet_status(cars)
+
+    def record(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        status: int,
+        category: str | None,
+        via_proxy: bool,
+        billed: bool | None = None,
+        signed_command: str | None = None,
+    ) -> None:
+        """Log an answered request and bill it: every answer below 500 counts (FACTS), 401s and 403s too."""
+        # `billed` overrides the status rule: proxy answers that never reached Tesla, or hid a billed 408.
+        with self._lock:
+            self._requests.append(
+                RequestRecord(self.clock.now(), method, path, query, status, category, via_proxy, signed_command)
+            )
             if category is None:
                 return
             if status == 401:
-                self._counters["unauthorized"] += 1  # no valid token: nothing to bill it to
-            elif status < 500:
+                self._counters["unauthorized"] += 1
+            if (status < 500) if billed is None else billed:
                 self._counters[category] += 1
+
+    # ---- keys, regions and scopes ----------------------------------------------------------------
+
+    def register_app_key(self, public_key_pem: bytes) -> None:
+        """The app's public key (as hosted at /.well-known/appspecific/com.tesla.3p.public-key.pem): enrolled on paired cars."""
+        key = load_pem_public_key(public_key_pem)
+        if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise ValueError("the app key must be an EC key on P-256 (prime256v1)")
+        with self._lock:
+            old, self._app_key = self._app_key, encode_public(key)
+            for vin, protocol in self._protocols.items():
+                protocol.enrolled.discard(old or b"")
+                if vin in self._paired:
+                    protocol.enrolled.add(self._app_key)
+
+    def pair_key(self, vin: str) -> None:
+        """The owner paired the app's key (tesla.com/_ak/<domain> in the Tesla app)."""
+        with self._lock:
+            self._advanced(vin)
+            self._paired.add(vin)
+            if self._app_key is not None:
+                self._protocols[vin].enrolled.add(self._app_key)
+
+    def unpair_key(self, vin: str) -> None:
+        """The owner removed the app's key from the car."""
+        with self._lock:
+            self._advanced(vin)
+            self._paired.discard(vin)
+            if self._app_key is not None:
+                self._protocols[vin].enrolled.discard(self._app_key)
+
+    def restart_car(self, vin: str) -> None:
+        """The car's computer rebooted: new epochs, so clients' cached sessions fail until they resync."""
+        with self._lock:
+            self._advanced(vin)
+            self._protocols[vin].restart(self.clock.now())
+
+    def set_regions(self, account_region: str | None = None, served_region: str | None = None) -> None:
+        """Move the account, or pretend to be another region's server (421 while they differ)."""
+        with self._lock:
+            if account_region is not None:
+                self.account_region = self.account.region = regions.checked(account_region)
+            if served_region is not None:
+                self.served_region = regions.checked(served_region)
+
+    def set_scopes(self, scopes: Iterable[str]) -> None:
+        """The scopes the owner grants from now on; tokens already issued keep theirs."""
+        with self._lock:
+            self.account.scopes = tuple(scopes)
 
     # ---- control (tests, the month simulation, /sim/... over HTTP) ----------------------------
 
@@ -282,6 +428,10 @@ class TeslaSim:
                 "stay_asleep": v.stay_asleep,
                 "wake_pending": v.wake_at is not None,
                 "requires_signed_commands": v.requires_signed_commands,
+                "preset": v.spec.preset,
+                "firmware_version": v.spec.firmware_version,
+                "key_paired": vin in self._paired,
+                "unsigned_command_reply": v.spec.unsigned_command_reply,
                 "last_activity": v.last_activity.isoformat(),
                 "schedules": [
                     {**s.to_tesla(), "expires_at": s.expires_at.isoformat() if s.expires_at else None}
@@ -300,10 +450,15 @@ class TeslaSim:
         with self._lock:
             return [(c.start, c.end, c.grid_kwh) for c in self._advanced(vin).charge_log]
 
-    def counters(self) -> dict[str, int]:
-        """Billing categories (data, commands, wakes), free state calls, token refreshes, 401s."""
+    def protocol_faults(self, vin: str) -> dict[str, int]:
+        """How often the car refused a signed message, by MessageFault name (replays, bad tags, expiry)."""
         with self._lock:
-            counts = {k: self._counters[k] for k in (*BILLED_CATEGORIES, "state_calls", "unauthorized")}
+            return dict(self._protocols[vin].faults)
+
+    def counters(self) -> dict[str, int]:
+        """Billing categories (data, commands, wakes), free counts (state, region, 401s, handshakes), refreshes."""
+        with self._lock:
+            counts = {k: self._counters[k] for k in (*BILLED_CATEGORIES, *FREE_COUNTS)}
             counts["token_refreshes"] = self.account.refreshes
             counts["rejected_refreshes"] = self.account.rejected_refreshes
             counts["superseded_refreshes"] = self.account.superseded_pairs

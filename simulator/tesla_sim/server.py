@@ -35,7 +35,7 @@ class RunningSim:
 
     @property
     def proxy_url(self) -> str:
-        """TESLA_PROXY_URL for this simulator (commands there count as signed)."""
+        """TESLA_PROXY_URL for this simulator (the proxy signs commands there; the app key must be paired)."""
         return f"{self.url}/proxy"
 
     def __enter__(self) -> RunningSim:

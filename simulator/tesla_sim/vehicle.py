@@ -33,9 +33,15 @@ class VehicleSpec:
     efficiency: float = 0.9
     plugged_in: bool = False
     asleep: bool = True
-    requires_signed_commands: bool = False
     time_zone: str = "Europe/Warsaw"
     display_name: str = "Simulated Tesla"
+    # What kind of car it is (presets.py names the usual kinds); the defaults are today's car:
+    # unsigned REST commands refused, the app's key paired, firmware new enough for charge schedules.
+    preset: str = "modern"
+    requires_signed_commands: bool = True
+    key_paired: bool = True
+    firmware_version: str = "2024.44.25"
+    unsigned_command_reply: str = "forbidden"  # or "hardlocked": 200 with reason unsigned_cmds_hardlocked
 
 
 @dataclass(frozen=True)

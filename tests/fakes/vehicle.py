@@ -23,6 +23,7 @@ METHODS = (
     "set_charge_limit",
     "add_charge_schedule",
     "remove_charge_schedule",
+    "check_commands",
 )
 
 
@@ -39,6 +40,7 @@ class FakeCar:
     charging_state: str = "Disconnected"
     wakes: bool = True  # False: wake_up never brings it online
     schedules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    location_scope: bool = True  # False: the token lacks vehicle_location, vehicle_data has no drive_state
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class FakeVehicleApi:
     def vehicle_data(self, vin: str) -> dict[str, Any]:
         """Tesla's vehicle_data `response` (charge_state and drive_state); VehicleAsleep unless online."""
         car = self._online(self._enter("vehicle_data", vin))
-        return {
+        data: dict[str, Any] = {
             "vin": car.vin,
             "state": car.state,
             "charge_state": {
@@ -94,8 +96,18 @@ class FakeVehicleApi:
                 "charger_power": 11 if car.charging_state == "Charging" else 0,
                 "charge_schedules": [copy.deepcopy(s) for _, s in sorted(car.schedules.items())],
             },
-            "drive_state": {"latitude": car.latitude, "longitude": car.longitude, "shift_state": None},
         }
+        if car.location_scope:
+            data["drive_state"] = {"latitude": car.latitude, "longitude": car.longitude, "shift_state": None}
+        return data
+
+    def location_readable(self) -> bool:
+        """False when any car was set up without the location scope (one token serves every car)."""
+        return all(car.location_scope for car in self.cars.values())
+
+    def check_commands(self, vin: str, commands: tuple[str, ...]) -> None:
+        """Raises only what a test queued with fail_next("check_commands", ...)."""
+        self._enter("check_commands", vin, commands)
 
     def wake_up(self, vin: str, timeout_s: float = 60.0) -> bool:
         """True when the car came online (at once: the fake has no wake delay)."""

@@ -13,6 +13,7 @@ import requests
 
 from shared.clock import ManualClock
 from shared.tesla.errors import (
+    SigningRequired,
     TeslaAuthError,
     TeslaCommandFailed,
     TeslaError,
@@ -40,7 +41,7 @@ class SimTokens:
         self.access_token: str | None = None
         self.forced = 0
 
-    def get_access_token(self, force_refresh: bool = False) -> str:
+    def get_access_token(self, force_refresh: bool = False, *, stale_token: str | None = None) -> str:
         if force_refresh:
             self.forced += 1
         if self.access_token is None or force_refresh:
@@ -57,7 +58,8 @@ def clock() -> ManualClock:
 @pytest.fixture
 def running(clock: ManualClock) -> Iterator[RunningSim]:
     sim = TeslaSim(clock, refresh_token="rt-initial")
-    sim.add_vehicle(VIN, asleep=False, latitude=HOME[0], longitude=HOME[1], charge_limit=80)
+    # A pre-2021 Model S: this suite tests the REST command path; signing is tested in test_signed_commands.
+    sim.add_vehicle(VIN, preset="legacy_model_s", asleep=False, latitude=HOME[0], longitude=HOME[1], charge_limit=80)
     with serve_in_thread(sim) as served:
         yield served
 
@@ -248,9 +250,9 @@ def test_commands_go_to_the_proxy_and_data_calls_to_the_api_base(
     assert routes == [("set_charge_limit", True), ("vehicle_data", False)]
 
     direct = make_client(running, tokens, clock)
-    with pytest.raises(TeslaError) as refused:
+    with pytest.raises(SigningRequired) as refused:
         direct.set_charge_limit(VIN, 75)
-    assert refused.value.tesla_status == 403 and "Vehicle Command Protocol" in refused.value.message
+    assert refused.value.tesla_status == 403 and refused.value.code == "signing_required"
 
 
 class RecordingSession(requests.Session):

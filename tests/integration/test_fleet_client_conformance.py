@@ -1,13 +1,17 @@
-"""FakeVehicleApi and FleetClient (against the simulator) answer the same VehicleApi calls the same way.
+"""FakeVehicleApi and the real clients (against the simulator) answer the same VehicleApi calls the same way.
 
-Service tests use the fake; this suite keeps it honest.
+Service tests use the fake; this suite keeps it honest, against the worker's own VehicleApi on a
+2024 car (signed commands, fleet_status) and against the plain FleetClient on a pre-2021 Model S
+(unsigned REST commands).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ from shared.tesla.fleet_client import FleetClient
 from simulator.tesla_sim import TeslaSim, serve_in_thread
 from tests.fakes.vehicle import FakeCar, FakeVehicleApi
 from tests.integration.test_fleet_client import SimTokens
+from tests.support.signed_vehicle import signed_vehicle
 
 VIN = "5YJ3E7EB2NF000001"
 HOME = (52.2297, 21.0122)
@@ -61,13 +66,35 @@ def _fake() -> Iterator[Subject]:
 def _fleet_client() -> Iterator[Subject]:
     clock = ManualClock(datetime(2026, 11, 23, 18, 0, tzinfo=UTC))
     sim = TeslaSim(clock, refresh_token="rt-initial")
-    sim.add_vehicle(VIN, asleep=False, battery_level=64, charge_limit=80, latitude=HOME[0], longitude=HOME[1])
+    sim.add_vehicle(
+        VIN,
+        preset="legacy_model_s",
+        asleep=False,
+        battery_level=64,
+        charge_limit=80,
+        latitude=HOME[0],
+        longitude=HOME[1],
+    )
     with serve_in_thread(sim) as running:
         client = FleetClient(running.url, SimTokens(running), clock=clock)
         yield Subject(client, lambda: sim.force_sleep(VIN), lambda: sim.set_stay_asleep(VIN))
 
 
-@pytest.fixture(params=[_fake, _fleet_client], ids=["fake", "fleet-client+sim"])
+def _signed_worker_vehicle() -> Iterator[Subject]:
+    clock = ManualClock(datetime(2026, 11, 23, 18, 0, tzinfo=UTC))
+    sim = TeslaSim(clock, refresh_token="rt-initial")
+    sim.add_vehicle(VIN, asleep=False, battery_level=64, charge_limit=80, latitude=HOME[0], longitude=HOME[1])
+    with serve_in_thread(sim) as running, tempfile.TemporaryDirectory() as state_dir:
+        api, _ = signed_vehicle(sim, running, SimTokens(running), clock, Path(state_dir))
+        yield Subject(api, lambda: sim.force_sleep(VIN), lambda: sim.set_stay_asleep(VIN))
+        unsigned = [r for r in sim.requests() if "/command/" in r.path]
+        assert unsigned == [], "a car that needs signing got an unsigned command"
+
+
+@pytest.fixture(
+    params=[_fake, _fleet_client, _signed_worker_vehicle],
+    ids=["fake", "fleet-client+legacy-car", "worker-vehicle+signed-car"],
+)
 def subject(request: pytest.FixtureRequest) -> Iterator[Subject]:
     factory: Callable[[], Iterator[Subject]] = request.param
     yield from factory()

@@ -24,7 +24,7 @@ class StaticTokens:
     def __init__(self, token: str) -> None:
         self.token = token
 
-    def get_access_token(self, force_refresh: bool = False) -> str:
+    def get_access_token(self, force_refresh: bool = False, *, stale_token: str | None = None) -> str:
         return self.token
 
 

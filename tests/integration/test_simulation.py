@@ -62,7 +62,15 @@ def test_the_report_has_the_contracts_keys_and_a_goal_section() -> None:
         "secret_manager",
         "firestore",
         "cloud_logging",
+        "artifact_registry",
+        "cloud_build",
+        "cloud_monitoring",
     }
+    gcp = report["gcp_cost_usd"]
+    # The totals hold both what the month measured and the assumed image, build and alerting lines.
+    for field in ("list_price", "after_free_tier"):
+        parts = gcp["simulated"][field] + gcp["assumed"][field]
+        assert gcp[field] == pytest.approx(parts, abs=2e-4)
     for name in (
         "tesla_fleet_api",
         "gcp_after_free_tier",

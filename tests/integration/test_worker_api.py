@@ -57,7 +57,8 @@ def test_oidc_mode_accepts_allowed_service_accounts_and_refuses_the_rest(tmp_pat
     factory = TokenFactory()
     now = datetime.now(UTC)
     # Google's certificates are replaced by our own key's; everything else is the production path.
-    auth = GoogleOidcAuth(URL, (SCOUT_SA,), SystemClock(), certs_fetcher=factory.certs)
+    # As on Cloud Run, whose front end forwards the tokens it checked with their signature stripped.
+    auth = GoogleOidcAuth(URL, (SCOUT_SA,), SystemClock(), certs_fetcher=factory.certs, on_cloud_run=True)
     world = fake_world(
         tmp_path,
         now=now,

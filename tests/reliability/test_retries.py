@@ -48,14 +48,14 @@ class Tokens:
     def __init__(self, running: RunningSim) -> None:
         self.token = refresh_tokens(running.auth_url, "app", "rt-0").access_token
 
-    def get_access_token(self, force_refresh: bool = False) -> str:
+    def get_access_token(self, force_refresh: bool = False, *, stale_token: str | None = None) -> str:
         return self.token
 
 
 @pytest.fixture
 def running() -> Iterator[RunningSim]:
     sim = TeslaSim(ManualClock(START), refresh_token="rt-0")
-    sim.add_vehicle(VIN, asleep=False, charge_limit=80)
+    sim.add_vehicle(VIN, preset="legacy_model_s", asleep=False, charge_limit=80)  # REST commands, unsigned
     with serve_in_thread(sim) as served:
         yield served
 

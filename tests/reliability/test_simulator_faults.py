@@ -17,7 +17,7 @@ FORM = {"grant_type": "refresh_token", "client_id": "app"}
 
 def make_sim(**config: bool) -> TeslaSim:
     sim = TeslaSim(ManualClock(START), refresh_token="rt-0", config=SimConfig(**config))
-    sim.add_vehicle(VIN, asleep=False, charge_limit=80)
+    sim.add_vehicle(VIN, preset="legacy_model_s", asleep=False, charge_limit=80)  # REST commands, unsigned
     return sim
 
 

@@ -22,7 +22,7 @@ from shared.adapters.local.sqlite_store import SqliteDocumentStore
 from shared.clock import SystemClock
 from shared.domain import session as S
 from simulator.tesla_sim import SimConfig, TeslaSim, serve_in_thread
-from tests.support.worker_processes import HOME, VIN, start_workers, stop_workers
+from tests.support.worker_processes import HOME, VIN, command_key_pem, start_workers, stop_workers
 
 TOKEN = "two-processes-shared-secret-0123456789"
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -54,6 +54,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
     sim.add_vehicle(
         VIN, asleep=False, battery_level=40, charge_limit=80, plugged_in=True, latitude=HOME[0], longitude=HOME[1]
     )
+    sim.register_app_key(command_key_pem(tmp_path / "state"))  # the car needs signed commands
     with serve_in_thread(sim) as running:
         workers = start_workers(tmp_path / "state", running.url, 2, token=TOKEN)
         try:
@@ -63,7 +64,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
 
 
 def commands(sim: TeslaSim) -> list[str]:
-    return [r.path.rsplit("/", 1)[-1] for r in sim.requests() if "/command/" in r.path and r.status < 500]
+    return [r.command for r in sim.requests() if r.command is not None and r.status < 500]
 
 
 def test_refresh_requests_to_both_processes_at_once_refresh_tesla_tokens_once(pair: Pair) -> None:

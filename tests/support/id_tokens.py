@@ -17,7 +17,8 @@ KEY_ID = "test-key-1"
 class TokenFactory:
     """Signs ID tokens with a fresh RSA key and serves the matching certificate map."""
 
-    def __init__(self) -> None:
+    def __init__(self, key_id: str = KEY_ID) -> None:
+        self.key_id = key_id
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._private_pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -27,10 +28,10 @@ class TokenFactory:
             .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
             .decode()
         )
-        self._signer = crypt.RSASigner.from_string(self._private_pem, key_id=KEY_ID)
+        self._signer = crypt.RSASigner.from_string(self._private_pem, key_id=key_id)
 
     def certs(self) -> Mapping[str, str]:
-        return {KEY_ID: self.public_pem}
+        return {self.key_id: self.public_pem}
 
     def token(
         self,
@@ -40,6 +41,7 @@ class TokenFactory:
         issued_at: float,
         lifetime_s: int = 3600,
         issuer: str = "https://accounts.google.com",
+        omit: tuple[str, ...] = (),
         **claims: Any,
     ) -> str:
         payload = {
@@ -52,6 +54,8 @@ class TokenFactory:
             "sub": "1234",
             **claims,
         }
+        for name in omit:
+            payload.pop(name, None)
         return jwt.encode(self._signer, payload).decode()
 
 

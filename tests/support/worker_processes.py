@@ -22,6 +22,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def command_key_pem(state: Path) -> bytes:
+    """The public half of the workers' command key (made in `state` as `make run` makes it), for the simulator."""
+    from shared.tesla.command_key import LOCAL_KEY_NAME, generate_local_key, public_key_pem
+
+    generate_local_key(state / LOCAL_KEY_NAME)
+    return public_key_pem((state / LOCAL_KEY_NAME).read_bytes())
+
+
 def start_workers(state: Path, tesla_url: str, count: int, *, token: str) -> list[tuple[subprocess.Popen[bytes], str]]:
     """Start `count` workers sharing `state`; returns (process, base URL) once each answers /health."""
     started = []

@@ -14,10 +14,22 @@ from werkzeug.test import Client
 from shared.clock import ManualClock
 from shared.domain.prices import PriceInterval
 from shared.ports import HttpJob
-from simulator.costs import GcpUsage, ServiceUsage, cloud_run_usage, gcp_costs, load_price_table, tesla_cost
+from simulator.costs import (
+    FIXED_SERVICES,
+    GcpUsage,
+    ServiceUsage,
+    alerting_cost,
+    artifact_registry_cost,
+    cloud_build_cost,
+    cloud_run_usage,
+    gcp_costs,
+    load_price_table,
+    tesla_cost,
+)
 from simulator.energy import PlugSession, PriceCurve, energy_figures, fixed_window_start
 from simulator.metering import Invocation, MeteredScheduler, MeteredSecrets, MeteredStore
 from simulator.price_data import PriceDataError, feed_app, prices_for, published_until
+from simulator.report import gcp_goal
 from tests.fakes.scheduler import InMemoryJobScheduler
 from tests.fakes.stores import InMemoryDocumentStore, InMemorySecretStore
 
@@ -120,6 +132,75 @@ def test_cloud_run_free_tier_covers_a_small_project() -> None:
     cost = gcp_costs(usage(cloud_run=run), prices)["cloud_run"]
     assert cost.list_price == pytest.approx(2000 * 0.000024 + 3000 * 0.0000025 + 2880 / 1e6 * 0.40)
     assert cost.after_free_tier == 0
+
+
+def test_image_storage_is_priced_from_the_table_beyond_the_free_half_gigabyte() -> None:
+    prices = load_price_table()["artifact_registry"]
+    prices["images"] = {"worker": {"size_mib": 128, "versions_kept": 2}, "scout": {"size_mib": 64, "versions_kept": 1}}
+    small = artifact_registry_cost(prices)  # 320 MiB: inside the free 0.5 GiB
+    assert small.usage["stored_gib"] == pytest.approx(320 / 1024)
+    assert small.list_price == pytest.approx(320 / 1024 * 0.10) and small.after_free_tier == 0
+    prices["images"]["worker"]["versions_kept"] = 6  # 832 MiB
+    big = artifact_registry_cost(prices)
+    assert big.after_free_tier == pytest.approx((832 / 1024 - 0.5) * 0.10)
+    prices["per_gib_month"] = 0.20  # a new price in the table is the new line
+    assert artifact_registry_cost(prices).list_price == pytest.approx(832 / 1024 * 0.20)
+    prices["free_gib_per_month"] = 0
+    assert artifact_registry_cost(prices).after_free_tier == pytest.approx(832 / 1024 * 0.20)
+
+
+def test_build_minutes_are_priced_from_the_table_beyond_the_free_minutes() -> None:
+    prices = load_price_table()["cloud_build"]
+    prices["builds_per_month"] = {"worker": 2, "scout": 1}
+    prices["minutes_per_build"] = {"worker": 4.0, "scout": 3.0}
+    month = cloud_build_cost(prices)
+    assert month.usage["build_minutes"] == 11
+    assert month.list_price == pytest.approx(11 * 0.006) and month.after_free_tier == 0  # 2,500 free minutes
+    prices["free_build_minutes_per_month"] = 5
+    prices["per_build_minute"] = 0.01
+    again = cloud_build_cost(prices)
+    assert again.list_price == pytest.approx(0.11) and again.after_free_tier == pytest.approx(6 * 0.01)
+
+
+def test_alert_conditions_cost_a_dollar_fifty_each_with_no_free_tier() -> None:
+    prices = load_price_table()["cloud_monitoring"]
+    assert prices["alert_conditions"] == 0  # nothing deployed until the owner's alerting lands
+    none = alerting_cost(prices)
+    assert none.list_price == 0 and none.after_free_tier == 0
+    one = alerting_cost(prices, 1)
+    assert one.list_price == pytest.approx(1.50) and one.after_free_tier == pytest.approx(1.50)
+    prices["alert_conditions"] = 2
+    prices["per_condition_month"] = 2.0
+    assert alerting_cost(prices).after_free_tier == pytest.approx(4.0)
+    with pytest.raises(ValueError):
+        alerting_cost(prices, -1)
+
+
+def test_the_assumed_lines_are_in_the_month_and_in_its_totals() -> None:
+    prices = load_price_table()
+    costs = gcp_costs(usage(), prices)
+    assert set(FIXED_SERVICES) <= set(costs)
+    assert {name for name, cost in costs.items() if cost.basis == "assumed"} == set(FIXED_SERVICES)
+    assert costs["artifact_registry"].list_price > 0 and costs["cloud_build"].list_price > 0
+    with_alert = gcp_costs(usage(), prices, alert_conditions=1)
+    total = sum(c.after_free_tier for c in with_alert.values()) - sum(c.after_free_tier for c in costs.values())
+    assert total == pytest.approx(1.50)  # only the condition changed
+    assert with_alert["cloud_monitoring"].to_dict()["basis"] == "assumed"
+    # A shorter run is not a shorter month for images and builds: they are per month, not scaled.
+    short = gcp_costs(usage(days=3, scheduler_job_days=9), prices)
+    for name in FIXED_SERVICES:
+        assert short[name].list_price == pytest.approx(costs[name].list_price)
+
+
+def test_a_missed_gcp_goal_says_which_items_make_the_total() -> None:
+    costs = gcp_costs(usage(), load_price_table(), alert_conditions=1)
+    total = sum(c.after_free_tier for c in costs.values())
+    gcp = {"after_free_tier": total, "breakdown": {name: cost.to_dict() for name, cost in costs.items()}}
+    goal = gcp_goal(gcp, "after_free_tier", 0.05)
+    assert goal["met"] is False
+    assert "Monitoring alerting $1.500 (assumed, not simulated)" in goal["why"] and "over $0.05" in goal["why"]
+    met = gcp_goal({**gcp, "after_free_tier": 0.01}, "after_free_tier", 0.05)
+    assert met["met"] is True and "why" not in met
 
 
 def test_tesla_prices_per_category() -> None:

@@ -102,6 +102,47 @@ def test_oidc_mode_needs_allowed_invokers(tmp_path: Path) -> None:
         load_settings(base_env(tmp_path, WORKER_AUTH_MODE="google-oidc"))
 
 
+def test_cloud_run_is_detected_and_invokers_are_pinned_by_unique_id(tmp_path: Path) -> None:
+    a, b = "a@p.iam.gserviceaccount.com", "b@p.iam.gserviceaccount.com"
+    env = base_env(tmp_path, WORKER_AUTH_MODE="google-oidc", WORKER_ALLOWED_INVOKERS=f"{a},{b}")
+    plain = load_settings(env)
+    assert plain.on_cloud_run is False and plain.worker_allowed_invoker_ids == {}
+    pinned = load_settings(
+        {
+            **env,
+            "K_SERVICE": "w",
+            "BACKEND": "local",
+            "WORKER_ALLOWED_INVOKER_IDS": f" A@P.iam.gserviceaccount.com = 1084 ,{b}=99",
+        }
+    )
+    assert pinned.on_cloud_run is True
+    assert pinned.worker_allowed_invoker_ids == {a: "1084", b: "99"}
+    assert (
+        load_settings({**env, "WORKER_ALLOWED_INVOKER_IDS": ""}).worker_allowed_invoker_ids == {}
+    )  # deploy left it empty
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("a@p.iam.gserviceaccount.com", "email=uniqueId"),
+        ("a@p.iam.gserviceaccount.com=abc", "email=uniqueId"),
+        ("=1084", "email=uniqueId"),
+        ("c@p.iam.gserviceaccount.com=1084", "not in WORKER_ALLOWED_INVOKERS"),
+        ("a@p.iam.gserviceaccount.com=1,a@p.iam.gserviceaccount.com=2", "two ids"),
+    ],
+)
+def test_malformed_invoker_ids_are_refused(tmp_path: Path, value: str, expected: str) -> None:
+    env = base_env(
+        tmp_path,
+        WORKER_AUTH_MODE="google-oidc",
+        WORKER_ALLOWED_INVOKERS="a@p.iam.gserviceaccount.com",
+        WORKER_ALLOWED_INVOKER_IDS=value,
+    )
+    with pytest.raises(ConfigError, match=expected):
+        load_settings(env)
+
+
 def test_auth_mode_none_is_refused_off_the_local_backend(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="WORKER_AUTH_MODE"):
         load_settings(base_env(tmp_path, BACKEND="gcp", WORKER_AUTH_MODE="none", GOOGLE_CLOUD_PROJECT="p"))

@@ -1,15 +1,21 @@
-"""The Tesla simulator over HTTP (Flask test client): Tesla's shapes, 401s, 408s, proxy path, billing, faults, /sim."""
+"""The Tesla simulator over HTTP (Flask test client): shapes, 401s, 408s, proxy, billing, faults, /sim, regions, scopes."""
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from flask.testing import FlaskClient
 
 from shared.clock import ManualClock
-from simulator.tesla_sim import TeslaSim, create_app
+from simulator.tesla_sim import SimConfig, TeslaSim, create_app
+from simulator.tesla_sim.__main__ import build_sim, parse_args
 
 VIN = "5YJ3E7EB2NF000001"
 START = datetime(2026, 11, 23, 18, 0, tzinfo=UTC)
@@ -24,8 +30,11 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def sim(clock: ManualClock) -> TeslaSim:
+    """A pre-2021 Model S, which still takes unsigned REST commands."""
     sim = TeslaSim(clock, refresh_token="rt-initial")
-    sim.add_vehicle(VIN, asleep=False, battery_level=55, charge_limit=80, latitude=52.1, longitude=21.2)
+    sim.add_vehicle(
+        VIN, preset="legacy_model_s", asleep=False, battery_level=55, charge_limit=80, latitude=52.1, longitude=21.2
+    )
     return sim
 
 
@@ -64,7 +73,8 @@ def test_api_calls_need_a_valid_unexpired_bearer_token(
     clock.advance(timedelta(hours=8))
     expired = client.get(API, headers=auth)
     assert expired.status_code == 401 and expired.get_json()["error"] == "token expired (401)"
-    assert sim.counters()["unauthorized"] == 3 and sim.counters()["state_calls"] == 1
+    # 401s are billed in their endpoint's category (every answer below 500 is) and counted apart.
+    assert sim.counters()["unauthorized"] == 3 and sim.counters()["state_calls"] == 4
 
 
 def test_vehicle_state_call_has_tesla_shape_and_is_counted_as_free(
@@ -221,3 +231,179 @@ def test_armed_faults_never_block_the_sim_controls(client: FlaskClient, auth: di
     assert client.get("/sim/health").status_code == 200
     assert client.delete("/sim/faults").get_json() == {"faults": []}
     assert client.get(API, headers=auth).status_code == 200
+
+
+# ---- fleet_status, regions, scopes and token formats ----------------------------------------------------
+
+
+def grant(client: FlaskClient, refresh_token: str = "rt-initial") -> dict[str, Any]:
+    form = {"grant_type": "refresh_token", "client_id": "app", "refresh_token": refresh_token}
+    answer = client.post("/oauth2/v3/token", data=form)
+    assert answer.status_code == 200, answer.get_json()
+    return dict(answer.get_json())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def jwt_payload(token: str) -> dict[str, Any]:
+    part = token.split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))))
+
+
+def test_fleet_status_reports_pairing_and_firmware_without_waking_and_is_billed_as_data(
+    client: FlaskClient, auth: dict[str, str], sim: TeslaSim
+) -> None:
+    modern, unpaired = "5YJ3E7EB2NF000011", "5YJ3E7EB2NF000012"
+    sim.add_vehicle(modern)
+    sim.add_vehicle(unpaired, preset="unpaired")
+    answer = client.post(
+        "/api/1/vehicles/fleet_status", json={"vins": [VIN, modern, unpaired, "5YJ3E7EB2NF999999"]}, headers=auth
+    )
+    assert answer.status_code == 200
+    body = answer.get_json()["response"]
+    assert body["key_paired_vins"] == [VIN, modern] and body["unpaired_vins"] == [unpaired]
+    assert set(body["vehicle_info"]) == {VIN, modern, unpaired}
+    info = body["vehicle_info"][modern]
+    assert info["firmware_version"] == "2024.44.25" and info["vehicle_command_protocol_required"] is True
+    assert body["vehicle_info"][VIN]["vehicle_command_protocol_required"] is False  # the pre-2021 Model S
+    assert {"discounted_device_data", "fleet_telemetry_version", "total_number_of_keys"} <= set(info)
+    assert sim.vehicle(modern)["state"] == "asleep"
+    assert sim.counters()["data"] == 1
+    assert client.post("/api/1/vehicles/fleet_status", json={"vins": "x"}, headers=auth).status_code == 400
+
+
+def test_users_region_names_the_accounts_region_and_base_url(client: FlaskClient, auth: dict[str, str]) -> None:
+    answer = client.get("/api/1/users/region", headers=auth)
+    assert answer.get_json() == {
+        "response": {"region": "eu", "fleet_api_base_url": "https://fleet-api.prd.eu.vn.cloud.tesla.com"}
+    }
+
+
+def test_a_server_of_the_wrong_region_answers_421_naming_the_right_base_url(
+    client: FlaskClient, auth: dict[str, str], sim: TeslaSim
+) -> None:
+    sim.set_regions(account_region="na", served_region="eu")
+    misdirected = client.get(API + "/vehicle_data", headers=auth)
+    assert misdirected.status_code == 421
+    assert misdirected.get_json() == {
+        "response": None,
+        "error": "user out of region, use base URL: https://fleet-api.prd.na.vn.cloud.tesla.com, "
+        "see https://developer.tesla.com/docs/fleet-api/getting-started/regions-countries",
+        "error_description": "",
+    }
+    assert misdirected.headers["Alt-Svc"] == "h2=https://fleet-api.prd.na.vn.cloud.tesla.com"
+    assert client.post(API + "/signed_command", json={}, headers=auth).status_code == 421
+    region = client.get("/api/1/users/region", headers=auth).get_json()["response"]
+    assert region["region"] == "na"
+    # Tesla's proxy finds the region in the token itself, so the proxy path is never misdirected.
+    assert client.get("/proxy" + API, headers=auth).status_code == 200
+    assert sim.counters()["data"] == 1 and sim.counters()["commands"] == 1  # 421s are billed too
+    assert post(client, "/sim/region", {"served_region": "na"}) == {"account_region": "na", "served_region": "na"}
+    assert client.get(API + "/vehicle_data", headers=auth).status_code == 200
+
+
+def test_access_tokens_are_jwts_carrying_the_granted_scopes(client: FlaskClient, clock: ManualClock) -> None:
+    token = grant(client)["access_token"]
+    header, payload = jwt_payload("x." + token.split(".")[0]), jwt_payload(token)
+    assert header["typ"] == "JWT"
+    assert payload["scp"] == [
+        "openid",
+        "offline_access",
+        "vehicle_device_data",
+        "vehicle_location",
+        "vehicle_cmds",
+        "vehicle_charging_cmds",
+    ]
+    assert payload["exp"] == int(START.timestamp()) + 28800 and payload["iat"] == int(START.timestamp())
+    assert payload["iss"] == "https://auth.tesla.com/oauth2/v3/nts" and payload["sub"]
+    assert "https://fleet-api.prd.eu.vn.cloud.tesla.com" in payload["aud"] and payload["ou_code"] == "EU"
+
+
+def test_opaque_tokens_work_directly_but_tesla_proxy_refuses_them(clock: ManualClock) -> None:
+    sim = TeslaSim(clock, refresh_token="rt-initial", config=SimConfig(access_token_format="opaque"))
+    sim.add_vehicle(VIN, asleep=False)
+    client = create_app(sim).test_client()
+    token = grant(client)["access_token"]
+    assert token.count(".") != 2
+    assert client.get(API, headers=bearer(token)).status_code == 200
+    refused = client.post("/proxy" + API + "/command/charge_start", json={}, headers=bearer(token))
+    assert refused.status_code == 403 and refused.get_json()["error"] == "client provided malformed OAuth token"
+    assert sim.counters()["commands"] == 0  # the proxy answered without reaching Tesla
+
+
+def test_location_needs_the_vehicle_location_scope(client: FlaskClient, sim: TeslaSim) -> None:
+    post(client, "/sim/tokens/scopes", {"scopes": ["openid", "offline_access", "vehicle_device_data"]})
+    headers = bearer(grant(client)["access_token"])
+    refused = client.get(API + "/vehicle_data" + DATA_QUERY, headers=headers)
+    assert refused.status_code == 403
+    assert refused.get_json()["error"].startswith("Unauthorized missing scopes")
+    assert "vehicle_location" in refused.get_json()["error"]
+    assert client.get(API + "/vehicle_data?endpoints=charge_state", headers=headers).status_code == 200
+    assert sim.counters()["data"] == 2  # the 403 is billed
+
+
+def test_commands_need_a_command_scope(client: FlaskClient, sim: TeslaSim) -> None:
+    sim.set_scopes(["openid", "vehicle_device_data"])
+    headers = bearer(grant(client)["access_token"])
+    for path in ("/command/set_charge_limit", "/signed_command"):
+        refused = client.post(API + path, json={"percent": 70}, headers=headers)
+        assert refused.status_code == 403 and refused.get_json() == {
+            "response": None,
+            "error": "Unauthorized missing scopes",
+            "error_description": "",
+        }
+    sim.set_scopes(["openid", "vehicle_charging_cmds"])
+    charging_only = bearer(grant(client, grant_refresh(client, sim))["access_token"])
+    allowed = client.post(API + "/command/set_charge_limit", json={"percent": 70}, headers=charging_only)
+    assert allowed.status_code == 200
+    assert sim.counters()["commands"] == 3
+
+
+def grant_refresh(client: FlaskClient, sim: TeslaSim) -> str:
+    """A fresh refresh token, as if the owner authorised the app again with the new scopes."""
+    return str(post(client, "/sim/tokens/issue")["refresh_token"])
+
+
+def test_the_2024_notice_mode_kills_older_access_tokens_at_each_refresh(clock: ManualClock) -> None:
+    for notice, old_still_works in ((False, True), (True, False)):
+        sim = TeslaSim(clock, refresh_token="rt-initial", config=SimConfig(refresh_invalidates_access_tokens=notice))
+        sim.add_vehicle(VIN)
+        client = create_app(sim).test_client()
+        first = grant(client)
+        assert client.get(API, headers=bearer(first["access_token"])).status_code == 200
+        second = grant(client, first["refresh_token"])
+        assert (client.get(API, headers=bearer(first["access_token"])).status_code == 200) is old_still_works
+        assert client.get(API, headers=bearer(second["access_token"])).status_code == 200
+
+
+def test_sim_controls_for_keys_and_car_restarts(client: FlaskClient, sim: TeslaSim) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    assert post(client, "/sim/app-key", {"public_key_pem": pem}) == {"status": "ok"}
+    assert client.post("/sim/app-key", json={"public_key_pem": "nope"}).status_code == 400
+    assert post(client, f"/sim/vehicles/{VIN}/unpair_key")["key_paired"] is False
+    assert post(client, f"/sim/vehicles/{VIN}/pair_key")["key_paired"] is True
+    assert post(client, f"/sim/vehicles/{VIN}/restart")["vin"] == VIN
+    added = post(client, "/sim/vehicles", {"vin": "5YJ3E7EB2NF000021", "preset": "old_firmware"})
+    assert (added["firmware_version"], added["requires_signed_commands"]) == ("2024.20.9", True)
+    assert client.post("/sim/vehicles", json={"vin": "5YJ3E7EB2NF000022", "preset": "nope"}).status_code == 400
+    assert client.post("/sim/region", json={"account_region": "mars"}).status_code == 400
+
+
+def test_the_standalone_flags_build_todays_cars_with_the_app_key(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem_file = tmp_path / "com.tesla.3p.public-key.pem"
+    pem_file.write_bytes(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    args = parse_args(
+        ["--vin", VIN, "--car-preset", "unpaired", "--app-public-key", str(pem_file), "--served-region", "na"]
+    )
+    sim = build_sim(args)
+    snap = sim.snapshot(VIN)
+    assert (snap["preset"], snap["key_paired"], snap["requires_signed_commands"]) == ("unpaired", False, True)
+    assert (sim.account_region, sim.served_region) == ("eu", "na")
+    sim.pair_key(VIN)
+    assert sim.fleet_status([VIN])["vehicle_info"][VIN]["total_number_of_keys"] == 3  # owner's two + the app's
+    legacy = build_sim(parse_args(["--vin", VIN, "--car-preset", "legacy_model_s"]))
+    assert legacy.snapshot(VIN)["requires_signed_commands"] is False

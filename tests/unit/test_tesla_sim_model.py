@@ -24,9 +24,10 @@ def local(text: str) -> datetime:
 
 
 def make_sim(start: datetime, **vehicle: Any) -> tuple[TeslaSim, ManualClock]:
+    """A sim with one car; a pre-2021 Model S unless told otherwise, so plain REST commands drive it."""
     clock = ManualClock(start)
     sim = TeslaSim(clock, refresh_token="rt-initial")
-    sim.add_vehicle(VIN, latitude=HOME[0], longitude=HOME[1], **vehicle)
+    sim.add_vehicle(VIN, latitude=HOME[0], longitude=HOME[1], **{"preset": "legacy_model_s", **vehicle})
     return sim, clock
 
 
@@ -376,7 +377,7 @@ def test_a_configured_client_id_must_match() -> None:
 # ---- billing and faults -------------------------------------------------------------------------------
 
 
-def test_every_answer_below_500_is_billed_except_401s() -> None:
+def test_every_answer_below_500_is_billed_401s_included() -> None:
     sim, _ = make_sim(local("2026-11-23T12:00"))
     for status in (200, 408, 403, 429):
         sim.record("GET", "/x", "", status, "data", False)
@@ -386,11 +387,13 @@ def test_every_answer_below_500_is_billed_except_401s() -> None:
     sim.record("POST", "/x", "", 200, "wakes", False)
     sim.record("GET", "/x", "", 200, "state_calls", False)
     sim.record("POST", "/oauth2/v3/token", "", 200, None, False)
+    sim.record("POST", "/proxy/x", "", 500, "commands", True, billed=True)  # a proxy 500 over a billed 408
+    sim.record("POST", "/proxy/x", "", 400, "commands", True, billed=False)  # the proxy refused it itself
     counts = sim.counters()
-    assert (counts["data"], counts["commands"], counts["wakes"], counts["state_calls"]) == (4, 1, 1, 1)
+    assert (counts["data"], counts["commands"], counts["wakes"], counts["state_calls"]) == (5, 2, 1, 1)
     assert counts["unauthorized"] == 1
-    assert sim.cost_usd() == pytest.approx(4 / 500 + 1 / 1000 + 1 / 50)
-    assert len(sim.requests()) == 10
+    assert sim.cost_usd() == pytest.approx(5 / 500 + 2 / 1000 + 1 / 50)
+    assert len(sim.requests()) == 12
     sim.reset()
     assert sim.counters()["data"] == 0 and sim.requests() == []
 

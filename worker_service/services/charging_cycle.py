@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from shared.domain import geofence
 from shared.errors import UpstreamError
 from shared.log import get_logger
-from shared.tesla.errors import VehicleAsleep
+from shared.tesla.errors import MissingScope, OwnerActionRequired, VehicleAsleep
+from shared.tesla.scopes import LOCATION_SCOPE, scope_remedy
 from worker_service.services import vehicle_readings
 from worker_service.services.schedules import schedule_payloads_from_plan
 from worker_service.services.session_store import active_sessions
@@ -76,8 +77,32 @@ def _skip(vin: str, reason: str, **extra: Any) -> dict[str, Any]:
     return {"status": "success", "vin": vin, "skipped": True, "reason": reason, **extra}
 
 
+# Codes a successful command proves resolved.
+COMMAND_CODES = ("signing_required", "key_not_paired", "firmware_too_old")
+PLUGGED_OUT = (None, "Disconnected")
+
+
 def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_wake: bool) -> dict[str, Any]:
-    """Plan and send one car's schedule, or say why not."""
+    """Plan and send one car's schedule, or say why not (an owner action is answered, not raised)."""
+    s.owner_actions.sync()
+    try:
+        return _cycle_vehicle(s, vin, trigger=trigger, may_wake=may_wake)
+    except OwnerActionRequired as error:
+        # Answered 200: the scout keeps its new state and Cloud Scheduler does not retry; both would
+        # only repeat a billed refusal until the owner acts.
+        s.owner_actions.record(vin, error, during="cycle")
+        return {
+            "status": "failed",
+            "vin": vin,
+            "skipped": True,
+            "reason": error.code,
+            "error": error.code,
+            "message": error.message,
+            "remedy": error.remedy,
+        }
+
+
+def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_wake: bool) -> dict[str, Any]:
     if active_sessions(s.store, vin):
         return _skip(vin, "special_charging_active")
     now = s.clock.now()
@@ -94,8 +119,19 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
         return _skip(vin, "not_at_home")
     if reading is None:
         return _skip(vin, "vehicle_asleep")
+    position_note = None
+    if at_home is None and not s.vehicle().location_readable():
+        s.owner_actions.record(vin, _no_location_scope(), during="cycle")
+        if reading.charging_state in PLUGGED_OUT:
+            return _skip(vin, "position_unknown", note="no vehicle_location scope: only a plugged-in car is planned")
+        # The schedule carries home's coordinates and the car applies it only there (FACTS), so a
+        # plugged-in car is planned for even when its position cannot be read.
+        at_home = True
+        position_note = "position unknown (no vehicle_location scope): the schedule is bound to home's coordinates"
     if at_home is None:
         return _skip(vin, "position_unknown")
+    if position_note is None:
+        s.owner_actions.clear(vin, "missing_scope")
     target = reading.charge_limit_soc
     if reading.battery_level >= target:
         return _skip(vin, "already_at_limit", battery_level=reading.battery_level, charge_limit=target)
@@ -117,6 +153,7 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
             "reason": "schedule_unchanged",
         }
     sent_ids = _send(s, vin, plan, previous, may_wake)
+    s.owner_actions.clear(vin, *COMMAND_CODES)
     s.store.set(
         CYCLE_STATE,
         vin,
@@ -127,7 +164,18 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
         f"est. {plan['estimated_cost']} {plan['currency']}",
         fields={"vin": vin, "feasible": plan["feasible"]},
     )
-    return {"status": "success", "vin": vin, "skipped": False, "plan": plan, "schedule_ids": sent_ids}
+    result = {"status": "success", "vin": vin, "skipped": False, "plan": plan, "schedule_ids": sent_ids}
+    if position_note:
+        result["note"] = position_note
+    return result
+
+
+def _no_location_scope() -> MissingScope:
+    return MissingScope(
+        "the Tesla token lacks the vehicle_location scope: the car's position cannot be read",
+        scope=LOCATION_SCOPE,
+        remedy=scope_remedy(LOCATION_SCOPE),
+    )
 
 
 def _home_and_reading(

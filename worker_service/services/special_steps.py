@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shared.domain import session as S
 from shared.errors import Conflict, UpstreamError
 from shared.log import get_logger
+from shared.tesla.errors import OwnerActionRequired
 from worker_service.services.session_store import change_session, get_session
 from worker_service.services.vehicle_readings import CYCLE_STATE
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 log = get_logger("SPECIAL")
 MAX_SEND_ATTEMPTS = 4  # the first delivery and Cloud Scheduler's three retries
+SEND_COMMANDS = ("set_charge_limit", "add_charge_schedule", "remove_charge_schedule")
 
 
 def schedule_id_for(session_id: str) -> int:
@@ -126,8 +128,11 @@ def send_special_schedule(s: Services, session_id: str) -> tuple[dict[str, Any],
         if run.session.get("status") != S.SCHEDULED:
             return _already(run.session, "sending"), 200
         return _in_progress(run.session), 503
+    s.owner_actions.sync()
     try:
         _send_steps(s, run)
+    except OwnerActionRequired as error:
+        return _send_needs_owner(s, run, error)
     except UpstreamError as error:
         return _send_failed(s, run, error)
     finally:
@@ -145,6 +150,8 @@ def send_special_schedule(s: Services, session_id: str) -> tuple[dict[str, Any],
 def _send_steps(s: Services, run: SessionRun) -> None:
     session, vin = run.session, run.session["vin"]
     run.note("send started", send_attempts=int(session.get("send_attempts") or 0) + 1)
+    # Signing, pairing and firmware are checked before the car is woken or its limit touched.
+    s.vehicle().check_commands(vin, SEND_COMMANDS)
     ensure_awake(s, vin)
     run.note("car awake")
     vehicle = s.vehicle()
@@ -191,6 +198,29 @@ def schedule_payloads_for(s: Services, session: S.Session, schedule_id: int) -> 
     return schedule_payloads_from_plan(s.settings, session.get("plan") or {}, schedule_id)
 
 
+def _send_needs_owner(s: Services, run: SessionRun, error: OwnerActionRequired) -> tuple[dict[str, Any], int]:
+    """A failure only the owner can fix: FAILED at once with the code and remedy; retrying would not help."""
+    s.owner_actions.record(run.session["vin"], error, during=f"send {run.session_id}")
+    run.note(
+        f"send failed: {error.code}; the owner must act",
+        status=S.FAILED,
+        error=f"{error.code}: {error.message}",
+        error_code=error.code,
+        remedy=error.remedy,
+    )
+    delete_job_quietly(s, run.session.get("send_job_name"))
+    if not S.limit_unrestored(run.session):
+        delete_job_quietly(s, run.session.get("cleanup_job_name"))
+    return {
+        "status": "error",
+        "error": error.code,
+        "session_id": run.session_id,
+        "session_status": S.FAILED,
+        "message": error.message,
+        "remedy": error.remedy,
+    }, 200
+
+
 def _send_failed(s: Services, run: SessionRun, error: UpstreamError) -> tuple[dict[str, Any], int]:
     attempts = int(run.session.get("send_attempts") or 1)
     message = f"{error.code}: {error.message}"
@@ -231,6 +261,9 @@ def cleanup_single_session(s: Services, session_id: str) -> tuple[dict[str, Any]
     try:
         restore_session(s, run)
     except UpstreamError as error:
+        if isinstance(error, OwnerActionRequired):
+            # Retried all the same: the limit must come back as soon as the owner has acted.
+            s.owner_actions.record(run.session["vin"], error, during=f"cleanup {session_id}")
         run.note(
             "cleanup failed; it will be retried",
             error=f"{error.code}: {error.message}",
