@@ -320,7 +320,7 @@ class RequestMeter:
     def wrap_remote(self, kind: str, app: Callable[..., Any]) -> Callable[..., Any]:
         """A WSGI app (Tesla, the price feed) whose every call is noted on the calling request.
 
-        Billable Fleet API answers (below 500, not 401: what the simulator bills) are also counted
+        Billable Fleet API answers (every answer below 500, 401s included: what Tesla bills) are also counted
         per caller — the scout, or the worker's endpoint — to show where the Tesla bill comes from.
         """
 
@@ -330,7 +330,7 @@ class RequestMeter:
 
             def counting_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
                 code = int(status.split(" ", 1)[0])
-                if endpoint and code < 500 and code != 401:
+                if endpoint and code < 500:
                     self.tesla_by_caller[(self.caller(), endpoint)] += 1
                     if self._open:
                         self._open[-1].tesla_billable.append(endpoint)
@@ -354,11 +354,12 @@ class RequestMeter:
 
 
 def _billable_endpoint(path: str) -> str | None:
-    """`vehicle_data`, `wake_up` or the command's name for a billable Fleet API path; None otherwise."""
+    """`vehicle_data`, `wake_up`, `signed_command`, `fleet_status` or the command's name for a billable
+    Fleet API path; None otherwise (the state call is free)."""
     if not path.startswith("/api/1/vehicles/"):
         return None
     last = path.rsplit("/", 1)[-1]
-    if last in ("vehicle_data", "wake_up") or "/command/" in path:
+    if last in ("vehicle_data", "wake_up", "signed_command", "fleet_status") or "/command/" in path:
         return last
     return None
 

@@ -85,6 +85,8 @@ def build_report(
             "state_calls_free": int(counters["state_calls"]),
             "token_refreshes_free": int(counters["token_refreshes"]),
             "unauthorized": int(counters["unauthorized"]),
+            # Session handshakes of the signed-command protocol; billed, and counted in `commands`.
+            "signing_handshakes": int(counters.get("handshakes", 0)),
         },
         "tesla_billable_by_caller": _by_caller(run),
         "tesla_cost_usd": round(tesla_usd, 4),
@@ -372,8 +374,9 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         ),
         (
             "Fleet API billable",
-            f"data {billable['data']}, commands {billable['commands']}, wakes {billable['wakes']}"
-            f" = ${report['tesla_cost_usd']:.2f}",
+            f"data {billable['data']}, commands {billable['commands']}"
+            f" (of which {report['tesla_other_requests'].get('signing_handshakes', 0)} signing handshakes),"
+            f" wakes {billable['wakes']} = ${report['tesla_cost_usd']:.2f}",
             f"goal ≤ $1/car/month: {goals['tesla_fleet_api']['value']:.2f}  {mark(goals['tesla_fleet_api'])}",
         ),
         (

@@ -19,7 +19,7 @@ import requests
 
 from shared.clock import SystemClock
 from shared.ports import HttpJob
-from shared.settings import load_settings
+from shared.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_PORT, WORKER_PORT, SCOUT_PORT = 8090, 8080, 8081
@@ -88,6 +88,7 @@ def main() -> int:
         (state_dir / "secrets" / "fleet-tokens.json").unlink()
     env = local_env(state_dir)
     settings = load_settings(env, component="worker")
+    public_key = command_key(settings, state_dir)
     python = sys.executable
     commands = {
         "tesla-simulator": [
@@ -103,6 +104,8 @@ def main() -> int:
             "--client-id",
             "local-client",
             "--plugged-in",
+            "--app-public-key",
+            str(public_key),
         ],
         "worker": [python, "-m", "worker_service"],
         "scout": [
@@ -142,6 +145,19 @@ def main() -> int:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def command_key(settings: Settings, state_dir: Path) -> Path:
+    """The owner's command-signing key (made in STATE_DIR unless TESLA_COMMAND_KEY_FILE names one) and
+    its public half, which the simulated account "hosts" so the simulated car knows it (paired)."""
+    from shared.tesla.command_key import generate_local_key, local_key_path, public_key_pem
+
+    private = local_key_path(settings)
+    if settings.tesla_command_key_file is None and generate_local_key(private):
+        print(f"run: made a command-signing key at {private}", flush=True)
+    public = state_dir / "tesla-command-key.pub.pem"
+    public.write_bytes(public_key_pem(private.read_bytes()))
+    return public
 
 
 def _interrupt(_signum: int, _frame: object) -> None:

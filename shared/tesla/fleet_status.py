@@ -2,8 +2,11 @@
 
 `POST /api/1/vehicles/fleet_status {"vins": [...]}` answers `key_paired_vins`, `unpaired_vins`
 and per VIN `vehicle_command_protocol_required` and `firmware_version` (FACTS). It is asked once
-and kept for a day in the document store, or until a command proves it wrong (a 403 "Vehicle
-Command Protocol required" on a car it called unsigned, an unknown-key fault on a "paired" car).
+and kept in the document store until a command proves it wrong (a 403 "Vehicle Command Protocol
+required" on a car it called unsigned, an unknown-key fault on a "paired" car), or for a day while
+it shows a problem the owner may be fixing (key unpaired, firmware too old, fields unknown). A car
+that is paired and up to date is asked again after a week: each ask is a billed data request, and
+nothing the owner does can make a healthy answer wrong without a command telling us.
 Charge-schedule commands need firmware 2024.26 or later (FACTS, vehicle-command issue 290).
 """
 
@@ -23,6 +26,7 @@ log = get_logger("TESLA")
 
 COLLECTION = "tesla_fleet_status"
 FRESH_FOR = timedelta(days=1)
+HEALTHY_FRESH_FOR = timedelta(days=7)
 SCHEDULE_FIRMWARE = (2024, 26)
 
 
@@ -84,6 +88,11 @@ def firmware_at_least(version: str | None, minimum: tuple[int, int] = SCHEDULE_F
     return (int(match.group(1)), int(match.group(2))) >= minimum
 
 
+def _fresh_for(profile: VehicleProfile) -> timedelta:
+    healthy = profile.key_paired is True and firmware_at_least(profile.firmware_version) is True
+    return HEALTHY_FRESH_FOR if healthy else FRESH_FOR
+
+
 class FleetStatusCache:
     """fleet_status answers per VIN, asked at most once a day per car (or again after `forget`)."""
 
@@ -99,7 +108,7 @@ class FleetStatusCache:
         if doc:
             cached = VehicleProfile.from_doc(doc)
             try:
-                if now - datetime.fromisoformat(cached.checked_at) < FRESH_FOR:
+                if now - datetime.fromisoformat(cached.checked_at) < _fresh_for(cached):
                     return cached
             except ValueError:
                 pass

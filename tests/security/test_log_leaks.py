@@ -128,11 +128,27 @@ def test_no_token_or_secret_reaches_any_log_line_in_a_whole_night(
         system.call_worker("GET", "/special-charging-sessions")
     assert system.sim.counters()["token_refreshes"] >= 3 and len(issued) >= 9
     assert len(logs.lines) > 50
-    secrets = [*issued, BOOTSTRAP_REFRESH, CLIENT_SECRET, API_TOKEN]
+    assert system.sim.counters()["handshakes"] >= 1  # commands were signed with the owner's key
+    secrets = [*issued, BOOTSTRAP_REFRESH, CLIENT_SECRET, API_TOKEN, *command_key_material(system)]
     for secret in secrets:
         assert logs.containing(secret) == [], f"a secret ({secret[:6]}…) reached a log line"
     for secret in secrets:  # not even a recognisable piece of one
         assert logs.containing(secret[-16:]) == []
+
+
+def command_key_material(system: System) -> list[str]:
+    """The command key's private scalar (hex and base64 lines of its PEM) and the session key K."""
+    from shared.tesla.command_key import local_key_path
+    from shared.tesla.command_protocol import derive_shared_key, load_private_key
+
+    pem = local_key_path(system.settings).read_bytes()
+    key = load_private_key(pem)
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    lines = [line for line in pem.decode().splitlines() if line and not line.startswith("-----")]
+    session = system.services.store.get("command_sessions", f"{system.vin}-infotainment") or {}
+    shared = derive_shared_key(key, bytes.fromhex(session["vehicle_public_key"])) if session else b""
+    assert shared  # the night signed something
+    return [scalar.hex(), *lines, shared.hex()]
 
 
 def leave_and_come_back(system: System) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -45,6 +45,23 @@ def test_unreadable_firmware_is_unknown_not_too_old() -> None:
     assert firmware_at_least("develop") is None
 
 
+def test_a_healthy_car_is_asked_again_after_a_week_only() -> None:
+    clock, store, asked = ManualClock(NOW), InMemoryDocumentStore(), []
+
+    def fetch(vins: list[str]) -> dict[str, Any]:
+        asked.append(vins)
+        return ANSWER
+
+    cache = FleetStatusCache(store, clock, fetch)
+    cache.profile(PAIRED)
+    clock.sleep(timedelta(days=6).total_seconds())
+    cache.profile(PAIRED)
+    assert len(asked) == 1
+    clock.sleep(timedelta(days=1, seconds=1).total_seconds())
+    cache.profile(PAIRED)
+    assert len(asked) == 2
+
+
 def test_fleet_status_is_asked_once_a_day_and_corrections_stick() -> None:
     clock, store, asked = ManualClock(NOW), InMemoryDocumentStore(), []
 

@@ -86,7 +86,9 @@ def cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may_
     """Plan and send one car's schedule, or say why not (an owner action is answered, not raised)."""
     s.owner_actions.sync()
     try:
-        return _cycle_vehicle(s, vin, trigger=trigger, may_wake=may_wake)
+        result = _cycle_vehicle(s, vin, trigger=trigger, may_wake=may_wake)
+        s.owner_actions.sync()  # what this cycle learnt (fleet_status, cleared problems) shows on /health
+        return result
     except OwnerActionRequired as error:
         # Answered 200: the scout keeps its new state and Cloud Scheduler does not retry; both would
         # only repeat a billed refusal until the owner acts.
