@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.errors import ConfigError
+from shared.prices.entsoe_areas import resolve_area
 
 DEFAULT_AUTH_URL = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"
 DEFAULT_API_BASE_URL = "https://fleet-api.prd.eu.vn.cloud.tesla.com"
@@ -27,7 +28,13 @@ SOURCES = ("tariff", "feed", "pse-rce", "entsoe")
 SIGNING_MODES = ("auto", "always", "never")
 
 # Variables whose values must never be printed; the log filter redacts them too.
-SECRET_VARIABLES = ("TESLA_CLIENT_SECRET", "TESLA_REFRESH_TOKEN", "WORKER_API_TOKEN", "ENTSOE_API_TOKEN")
+SECRET_VARIABLES = (
+    "TESLA_CLIENT_SECRET",
+    "TESLA_REFRESH_TOKEN",
+    "WORKER_API_TOKEN",
+    "ENTSOE_API_TOKEN",
+    "ALERT_WEBHOOK_URL",
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,10 @@ class Settings:
     offpeak_api_url: str | None
     tariff_price_overrides: Mapping[str, float]
     entsoe_api_token: str | None = field(repr=False)
+    entsoe_area: str  # EIC code of the bidding zone (ENTSOE_AREA)
+    offpeak_distribution: str | None  # operator:tariff (OFFPEAK_DISTRIBUTION); None = energy price only
+    offpeak_seller_margin: float | None  # PLN/kWh net; None = the distribution data's default
+    offpeak_eur_pln: float | None  # PLN per EUR, to express EUR energy prices in PLN
     battery_capacity_kwh: float
     charger_power_kw: float
     charging_efficiency: float
@@ -87,6 +98,13 @@ class Settings:
     on_cloud_run: bool = False
     # e-mail (lower case) -> the service account's unique id, the `sub` of its ID tokens.
     worker_allowed_invoker_ids: Mapping[str, str] = field(default_factory=dict)
+    # Google accounts (lower case) that may call the owner endpoints with their own identity.
+    worker_owner_emails: tuple[str, ...] = ()
+    # The allowed invokers that may reach the token endpoints; empty = every allowed invoker (as before roles).
+    worker_scout_invokers: tuple[str, ...] = ()
+    # Where night-gone-wrong events are POSTed; the URL often embeds a secret (a webhook id, a bot token).
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    alert_email: str | None = None  # used by the deploy (Cloud Monitoring e-mail channel), shown to the owner
 
     @property
     def proxy_enabled(self) -> bool:
@@ -100,6 +118,7 @@ class Settings:
     def secret_values(self) -> list[str]:
         """The secret values present, for the log redaction filter."""
         values = [self.tesla_client_secret, self.tesla_refresh_token, self.worker_api_token, self.entsoe_api_token]
+        values.append(self.alert_webhook_url)
         return [v for v in values if v]
 
 
@@ -217,12 +236,16 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         raise ConfigError("WORKER_API_TOKEN must be at least 16 characters")
     invokers = tuple(e.strip() for e in (r.text("WORKER_ALLOWED_INVOKERS", "") or "").split(",") if e.strip())
     invoker_ids = _invoker_ids(r.text("WORKER_ALLOWED_INVOKER_IDS", "") or "", invokers)
+    owners, scouts = _owners_and_scouts(r, invokers)
 
     offpeak_api_url = r.url("OFFPEAK_API_URL", None)
     source_default = "feed" if offpeak_api_url else "tariff"
     offpeak_source = r.choice("OFFPEAK_SOURCE", SOURCES, source_default)
     if offpeak_source == "feed" and not offpeak_api_url:
         raise ConfigError("OFFPEAK_API_URL is required when OFFPEAK_SOURCE=feed")
+    if offpeak_source == "entsoe" and r.raw("ENTSOE_API_TOKEN") is None:
+        raise ConfigError("ENTSOE_API_TOKEN is required when OFFPEAK_SOURCE=entsoe")
+    distribution = _distribution(r.text("OFFPEAK_DISTRIBUTION"), offpeak_source)
 
     overrides: dict[str, float] = {}
     for name in r.env.keys() if hasattr(r.env, "keys") else []:
@@ -272,6 +295,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         offpeak_api_url=offpeak_api_url,
         tariff_price_overrides=overrides,
         entsoe_api_token=r.raw("ENTSOE_API_TOKEN"),
+        entsoe_area=resolve_area(r.text("ENTSOE_AREA", "PL") or "PL")[1],
+        offpeak_distribution=distribution,
+        offpeak_seller_margin=r.number("OFFPEAK_SELLER_MARGIN", None, low=0.0, high=5.0),
+        offpeak_eur_pln=r.number("OFFPEAK_EUR_PLN", None, low=0.1, high=100.0),
         battery_capacity_kwh=r.number("BATTERY_CAPACITY_KWH", 75.0, low=1, high=300) or 75.0,
         charger_power_kw=r.number("CHARGER_POWER_KW", 11.0, low=0.5, high=350) or 11.0,
         charging_efficiency=r.number("CHARGING_EFFICIENCY", 0.9, low=0.3, high=1.0) or 0.9,
@@ -280,13 +307,17 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         departure_margin_minutes=r.integer("DEPARTURE_MARGIN_MINUTES", 60, low=0, high=24 * 60),
         planning_horizon_hours=r.integer("PLANNING_HORIZON_HOURS", 36, low=1, high=24 * 14),
         ready_by=ready_by,
-        max_windows=r.integer("MAX_WINDOWS", 1, low=1, high=6),
+        max_windows=r.integer("MAX_WINDOWS", 1, low=1, high=24),
         scheduler_service_account=r.text("SCHEDULER_SERVICE_ACCOUNT"),
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT", None),
         cloud_scheduler_endpoint=r.url("CLOUD_SCHEDULER_ENDPOINT", None),
         port=r.integer("PORT", 8080, low=1, high=65535),
         on_cloud_run=on_cloud,
         worker_allowed_invoker_ids=invoker_ids,
+        worker_owner_emails=owners,
+        worker_scout_invokers=scouts,
+        alert_webhook_url=_webhook_url(r.raw("ALERT_WEBHOOK_URL")),
+        alert_email=_email_address(r.raw("ALERT_EMAIL"), "ALERT_EMAIL"),
     )
     _check_required(settings, r, component)
     return settings
@@ -324,6 +355,53 @@ def _invoker_ids(text: str, invokers: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError("WORKER_ALLOWED_INVOKER_IDS gives one e-mail two ids")
         ids[email] = unique_id
     return ids
+
+
+def _email_list(r: _Reader, name: str) -> tuple[str, ...]:
+    """A comma-separated list of e-mail addresses, lower-cased (Google compares them so)."""
+    emails = tuple(e.strip().lower() for e in (r.text(name, "") or "").split(",") if e.strip())
+    for email in emails:
+        _email_address(email, name)
+    return emails
+
+
+def _email_address(value: str | None, name: str) -> str | None:
+    if value is not None and not re.fullmatch(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+", value):
+        raise ConfigError(f"{name} must hold e-mail addresses such as owner@gmail.com")
+    return value
+
+
+def _owners_and_scouts(r: _Reader, invokers: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """WORKER_OWNER_EMAILS and WORKER_SCOUT_INVOKERS, checked against WORKER_ALLOWED_INVOKERS."""
+    owners = _email_list(r, "WORKER_OWNER_EMAILS")
+    scouts = _email_list(r, "WORKER_SCOUT_INVOKERS")
+    allowed = {e.lower() for e in invokers}
+    # A scout e-mail outside the allowed list would be a typo that leaves the real scout locked out.
+    if any(s not in allowed for s in scouts):
+        raise ConfigError("WORKER_SCOUT_INVOKERS names an e-mail that is not in WORKER_ALLOWED_INVOKERS")
+    # An owner who is also an invoking service account would reach the token endpoints as one.
+    if any(o in allowed for o in owners):
+        raise ConfigError("WORKER_OWNER_EMAILS names an account that is also in WORKER_ALLOWED_INVOKERS")
+    return owners, scouts
+
+
+def _webhook_url(value: str | None) -> str | None:
+    """ALERT_WEBHOOK_URL exactly as given (a trailing slash may matter to the receiver)."""
+    if value is not None and not re.fullmatch(r"https?://[^\s/]+\S*", value):
+        raise ConfigError("ALERT_WEBHOOK_URL must be an http(s) URL")
+    return value
+
+
+def _distribution(value: str | None, source: str) -> str | None:
+    """OFFPEAK_DISTRIBUTION as operator:tariff, only on top of a dynamic energy price (the built-in tariffs include it)."""
+    if value is None:
+        return None
+    operator, _, tariff = value.partition(":")
+    if operator.lower() not in OPERATORS or tariff.lower() not in {t.lower() for t in TARIFFS}:
+        raise ConfigError(f"OFFPEAK_DISTRIBUTION must be operator:tariff, e.g. tauron:G12w ({', '.join(OPERATORS)})")
+    if source == "tariff":
+        raise ConfigError("OFFPEAK_DISTRIBUTION needs a dynamic energy price (OFFPEAK_SOURCE feed, pse-rce or entsoe)")
+    return f"{operator.lower()}:{tariff}"
 
 
 def _optional_path(value: str | None) -> Path | None:

@@ -15,3 +15,9 @@ class InvalidPriceData(UpstreamError):
     """The price source answered with data the planner must not use (gaps, overlaps, bad numbers...)."""
 
     code = "invalid_price_data"
+
+
+class PriceSourceRefused(UpstreamError):
+    """The price source refused our credentials or our request; retrying will not help until the settings change."""
+
+    code = "price_source_refused"

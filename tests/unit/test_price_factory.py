@@ -9,6 +9,7 @@ import pytest
 
 from shared.clock import ManualClock
 from shared.errors import ConfigError
+from shared.prices.entsoe_source import EntsoePriceSource
 from shared.prices.factory import build_price_source
 from shared.prices.feed_source import FeedPriceSource
 from shared.prices.pse_rce_source import PseRcePriceSource
@@ -60,6 +61,11 @@ def test_pse_rce_is_the_day_ahead_source(tmp_path: Path) -> None:
     assert isinstance(source, PseRcePriceSource) and source.currency == "PLN"
 
 
-def test_entsoe_is_refused_clearly_until_it_exists(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="OFFPEAK_SOURCE=entsoe is not available yet"):
-        build_price_source(settings(tmp_path, OFFPEAK_SOURCE="entsoe"), CLOCK)
+def test_entsoe_is_the_day_ahead_source_of_the_configured_zone(tmp_path: Path) -> None:
+    env = {"OFFPEAK_SOURCE": "entsoe", "ENTSOE_API_TOKEN": "a-token-value-of-some-length", "ENTSOE_AREA": "LT"}
+    source = build_price_source(settings(tmp_path, **env), CLOCK)
+    assert isinstance(source, EntsoePriceSource) and source.currency == "EUR"
+    converting = build_price_source(settings(tmp_path, **env, OFFPEAK_EUR_PLN="4.25"), CLOCK)
+    assert isinstance(converting, EntsoePriceSource) and converting.currency == "PLN"
+    with pytest.raises(ConfigError, match="ENTSOE_API_TOKEN is required when OFFPEAK_SOURCE=entsoe"):
+        settings(tmp_path, OFFPEAK_SOURCE="entsoe")

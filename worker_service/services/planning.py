@@ -16,6 +16,7 @@ from shared.domain.planner import Plan, plan_cheapest_charging
 from shared.errors import ValidationError
 from shared.log import get_logger
 from shared.ports import PriceSource
+from shared.prices.owner_price_source import OwnerPriceSource
 from shared.settings import Settings
 
 log = get_logger("PLANNER")
@@ -107,6 +108,9 @@ def plan_charging(
             "estimated_cost": plan.estimated_cost,
             "currency": plan.currency,
             "deadline": plan.deadline.isoformat(),
+            "price": price_source.model.describe()
+            if isinstance(price_source, OwnerPriceSource)
+            else "as the source gives it",
         },
     )
     return plan
