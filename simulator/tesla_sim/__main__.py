@@ -58,6 +58,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token-ttl-s", type=int, default=28800)
     p.add_argument("--idle-sleep-s", type=float, default=900.0)
     p.add_argument("--wake-delay-s", type=float, default=20.0)
+    p.add_argument(
+        "--schedule-reading",
+        choices=("every_day", "covered_days"),
+        default="every_day",
+        help="whether a day no charge schedule covers charges at once on plug-in (covered_days) or not",
+    )
     return p.parse_args(argv)
 
 
@@ -72,6 +78,7 @@ def build_sim(args: argparse.Namespace) -> TeslaSim:
         refresh_invalidates_access_tokens=args.refresh_kills_access_tokens,
         account_region=args.account_region,
         served_region=args.served_region,
+        schedule_reading=args.schedule_reading,
     )
     sim = TeslaSim(SystemClock(), refresh_token=args.refresh_token, client_id=args.client_id, config=config)
     if args.app_public_key:

@@ -38,7 +38,7 @@ from simulator.tesla_sim.faults import FaultBook
 from simulator.tesla_sim.fleet_status import CarKeyStatus, fleet_status
 from simulator.tesla_sim.presets import encrypts_responses, vehicle_spec
 from simulator.tesla_sim.scopes import DEFAULT_SCOPES, missing_scope_error
-from simulator.tesla_sim.vehicle import SimVehicle, Timing
+from simulator.tesla_sim.vehicle import SCHEDULE_READINGS, SimVehicle, Timing
 
 __all__ = ["ASLEEP_ERROR", "PRICE_USD", "SIGNED_COMMAND_ERROR", "RequestRecord", "SimConfig", "SimError", "TeslaSim"]
 
@@ -69,6 +69,9 @@ class SimConfig:
     # The account's region and the region this server is; when they differ, /api/1 answers 421.
     account_region: str = "eu"
     served_region: str = "eu"
+    # Which undocumented reading of charge schedules the cars follow (vehicle.py): "every_day" or
+    # "covered_days" (a day no schedule covers charges at once on plug-in).
+    schedule_reading: str = "every_day"
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,14 @@ class TeslaSim:
             region=self.account_region,
         )
         self.faults = FaultBook()
-        self._timing = Timing(self.config.idle_sleep_s, self.config.wake_delay_s, self.config.schedule_radius_m)
+        if self.config.schedule_reading not in SCHEDULE_READINGS:
+            raise ValueError(f"schedule_reading must be one of {', '.join(SCHEDULE_READINGS)}")
+        self._timing = Timing(
+            self.config.idle_sleep_s,
+            self.config.wake_delay_s,
+            self.config.schedule_radius_m,
+            self.config.schedule_reading,
+        )
         self._vehicles: dict[str, SimVehicle] = {}
         self._protocols: dict[str, CarProtocol] = {}
         self._app_key: bytes | None = None  # the app's public key, uncompressed point
@@ -444,6 +454,11 @@ class TeslaSim:
                     for c in v.charge_log
                 ],
             }
+
+    def unscheduled_charging(self, vin: str) -> list[tuple[datetime, datetime, float]]:
+        """(start, end, grid kWh) of charging outside every schedule window (plug-in charging, charge_start)."""
+        with self._lock:
+            return [(c.start, c.end, c.grid_kwh) for c in self._advanced(vin).charge_log if not c.scheduled]
 
     def charge_log(self, vin: str) -> list[tuple[datetime, datetime, float]]:
         """(start, end, grid kWh) of every charging stretch so far, constant power within each."""

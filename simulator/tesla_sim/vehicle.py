@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from simulator.tesla_sim.schedules import ChargeSchedule, first_window_end, windows
@@ -44,13 +44,23 @@ class VehicleSpec:
     unsigned_command_reply: str = "forbidden"  # or "hardlocked": 200 with reason unsigned_cmds_hardlocked
 
 
+# Tesla does not document whether a car with schedules for some days charges at once on the days
+# they do not cover (FACTS: Tessie says "on days without a schedule, the vehicle is free to charge
+# anytime"). The simulator plays both readings, so the system is tested right under either:
+EVERY_DAY = "every_day"  # any schedule at this place restricts charging to schedule windows, every day
+COVERED_DAYS = "covered_days"  # a local day no schedule here covers is free: charging starts on plug-in
+SCHEDULE_READINGS = (EVERY_DAY, COVERED_DAYS)
+
+
 @dataclass(frozen=True)
 class Timing:
-    """The car's clocks: idle time before sleep, wake_up delay, and how near a schedule's place it must be."""
+    """The car's clocks: idle time before sleep, wake_up delay, how near a schedule's place it must be,
+    and which reading of schedules it follows (EVERY_DAY or COVERED_DAYS)."""
 
     idle_sleep_s: float = 900.0
     wake_delay_s: float = 20.0
     schedule_radius_m: float = 250.0
+    schedule_reading: str = EVERY_DAY
 
 
 @dataclass
@@ -60,6 +70,8 @@ class ChargeSegment:
     start: datetime
     end: datetime
     grid_kwh: float
+    # False: charging nobody planned (no schedule at this place, a day none covers, charge_start).
+    scheduled: bool = True
 
 
 @dataclass
@@ -130,7 +142,8 @@ class SimVehicle:
             until = expiry or now
             for opens, closes in self.charge_intervals(self.updated_at, until):
                 self._idle_until(opens)
-                self._charge(opens, closes)
+                for a, b, scheduled in self._tagged(opens, closes):
+                    self._charge(a, b, scheduled)
             self._idle_until(until)
             self.updated_at = until
             self.schedules = {k: s for k, s in self.schedules.items() if s.expires_at is None or s.expires_at > until}
@@ -162,10 +175,40 @@ class SimVehicle:
         if not here:
             spans = [(start, end)]
         else:
-            spans = _merge([(max(a, start), min(b, end)) for s in here for a, b in windows(s, start, end, self.tz)])
+            spans = [(max(a, start), min(b, end)) for s in here for a, b in windows(s, start, end, self.tz)]
+            if self.timing.schedule_reading == COVERED_DAYS:
+                spans += self._uncovered_days(here, start, end)
+            spans = _merge(spans)
         if self.blocked_until is not None:
             spans = [(max(a, self.blocked_until), b) for a, b in spans if b > self.blocked_until]
         return spans
+
+    def _tagged(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, bool]]:
+        """[start, end) cut into pieces inside a schedule window here (True) and outside any (False)."""
+        here = [] if self.manual_charge else self.schedules_here()
+        inside = _merge([(max(a, start), min(b, end)) for s in here for a, b in windows(s, start, end, self.tz)])
+        pieces, cursor = [], start
+        for a, b in inside:
+            if a > cursor:
+                pieces.append((cursor, a, False))
+            pieces.append((a, b, True))
+            cursor = b
+        if cursor < end:
+            pieces.append((cursor, end, False))
+        return pieces
+
+    def _uncovered_days(
+        self, here: list[ChargeSchedule], start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """Whole local days in [start, end) that no schedule here covers (free charging, COVERED_DAYS)."""
+        free = []
+        day = start.astimezone(self.tz).date()
+        while (opens := _midnight(day, self.tz)) < end:
+            closes = _midnight(day + timedelta(days=1), self.tz)
+            if not any(s.applies_on(day) for s in here) and closes > start:
+                free.append((max(opens, start), min(closes, end)))
+            day += timedelta(days=1)
+        return free
 
     def schedules_here(self) -> list[ChargeSchedule]:
         """Enabled schedules set for (near) the car's current position: Tesla schedules are per place."""
@@ -212,7 +255,7 @@ class SimVehicle:
             if sleep_at <= until:
                 self.asleep = True
 
-    def _charge(self, opens: datetime, closes: datetime) -> None:
+    def _charge(self, opens: datetime, closes: datetime, scheduled: bool = True) -> None:
         if self.soc >= self.charge_limit:
             self.manual_charge = False
             return
@@ -227,23 +270,27 @@ class SimVehicle:
             self.manual_charge = False
         else:
             self.soc += battery_kw * hours / self.spec.capacity_kwh * 100
-        self._log_segment(opens, end, self.spec.charger_power_kw * hours)
+        self._log_segment(opens, end, self.spec.charger_power_kw * hours, scheduled)
         self.battery_kwh_added += battery_kw * hours
         self.touch(end)  # charging keeps the car awake
 
-    def _log_segment(self, start: datetime, end: datetime, grid_kwh: float) -> None:
+    def _log_segment(self, start: datetime, end: datetime, grid_kwh: float, scheduled: bool) -> None:
         self.grid_kwh += grid_kwh
         last = self.charge_log[-1] if self.charge_log else None
-        if last is not None and last.end == start:
+        if last is not None and last.end == start and last.scheduled == scheduled:
             last.end, last.grid_kwh = end, last.grid_kwh + grid_kwh
         elif end > start:
-            self.charge_log.append(ChargeSegment(start, end, grid_kwh))
+            self.charge_log.append(ChargeSegment(start, end, grid_kwh, scheduled))
 
     def _next_one_time_expiry(self, start: datetime, end: datetime) -> datetime | None:
         ends = [
             s.expires_at for s in self.schedules.values() if s.expires_at is not None and start < s.expires_at < end
         ]
         return min(ends) if ends else None
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).astimezone(UTC)
 
 
 def _merge(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:

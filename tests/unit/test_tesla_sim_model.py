@@ -210,6 +210,39 @@ def test_a_weekday_schedule_does_not_charge_on_weekend_nights() -> None:
     assert start == local("2026-11-23T22:00")
 
 
+@pytest.mark.parametrize(("reading", "charges_on_saturday"), [("every_day", False), ("covered_days", True)])
+def test_a_weekday_schedule_on_a_weekend_day_follows_the_chosen_reading(
+    reading: str, charges_on_saturday: bool
+) -> None:
+    """Tesla leaves open whether an uncovered day charges at once on plug-in; the sim plays both."""
+    clock = ManualClock(local("2026-11-21T10:00"))  # a Saturday
+    sim = TeslaSim(clock, refresh_token="rt-initial", config=SimConfig(schedule_reading=reading))
+    sim.add_vehicle(VIN, preset="legacy_model_s", latitude=HOME[0], longitude=HOME[1], asleep=False, battery_level=40)
+    command(sim, "add_charge_schedule", schedule(days_of_week="Weekdays"))
+    sim.plug(VIN)
+    clock.advance(timedelta(hours=1))
+    assert (sim.snapshot(VIN)["charging_state"] == "Charging") is charges_on_saturday
+    clock.set(local("2026-11-23T12:00"))  # Monday noon: Monday is covered, so outside 22-06 it waits
+    assert sim.snapshot(VIN)["charging_state"] in ("Stopped", "Complete")
+
+
+def test_charging_outside_every_schedule_window_is_logged_as_unscheduled() -> None:
+    sim, clock = make_sim(local("2026-11-23T18:00"), asleep=False, battery_level=40, charge_limit=80)
+    sim.plug(VIN)  # no schedule yet: it charges at once, which nobody planned
+    clock.advance(timedelta(minutes=30))
+    command(sim, "add_charge_schedule", schedule(start="22:00", end="06:00"))
+    clock.set(local("2026-11-24T07:00"))
+    unplanned = sim.unscheduled_charging(VIN)
+    assert [(a, b) for a, b, _ in unplanned] == [(local("2026-11-23T18:00"), local("2026-11-23T18:30"))]
+    assert unplanned[0][2] == pytest.approx(5.5)  # 11 kW for half an hour
+    assert all(a >= local("2026-11-23T22:00") for a, _, _ in sim.charge_log(VIN)[1:])
+
+
+def test_an_unknown_schedule_reading_is_refused() -> None:
+    with pytest.raises(ValueError, match="schedule_reading"):
+        TeslaSim(ManualClock(local("2026-11-21T10:00")), refresh_token="rt", config=SimConfig(schedule_reading="x"))
+
+
 def test_plugging_in_without_any_schedule_charges_at_once() -> None:
     sim, clock = make_sim(local("2026-11-23T18:00"), battery_level=70, charge_limit=80)
     sim.plug(VIN)
