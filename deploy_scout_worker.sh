@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deploy tesla-offpeak into your own Google Cloud project: the worker (Cloud Run), the scout
-# (Cloud Functions 2nd gen), their three service accounts, two secrets and three scheduler jobs.
+# (Cloud Functions 2nd gen), their four service accounts (worker, scout, scheduler, build), the
+# secrets, the image repositories and build bucket, and three scheduler jobs.
 #
 #   cp deploy/config.env.example deploy/config.env && chmod 600 deploy/config.env   # then fill it in
 #   ./deploy_scout_worker.sh              # idempotent: a second run creates nothing
@@ -39,8 +40,9 @@ Neither service is public: only $SCOUT_SA and $SCHEDULER_SA may call the worker.
 
 Next steps
   1. Check it:        deploy/smoke_check.sh
-  2. Pair the key:    open https://tesla.com/_ak/<your-domain> on the phone with the Tesla app
-                      (once per vehicle; deploy/README.md, 'Tesla credentials')
+EOF
+  print_key_steps
+  cat <<EOF
   3. Watch the logs:  gcloud logging read 'resource.type="cloud_run_revision" AND jsonPayload.component="SCOUT"' \\
                         --project=$GOOGLE_CLOUD_PROJECT --freshness=1h
   4. One-shot jobs:   gcloud scheduler jobs list --location=$GOOGLE_CLOUD_LOCATION --project=$GOOGLE_CLOUD_PROJECT
@@ -48,6 +50,23 @@ EOF
   if is_dry_run; then
     printf '\nDRY_RUN=1: nothing was changed; the commands above are what a real run would do.\n'
   fi
+}
+
+# print_key_steps: where the public key must be served and the link that pairs it with the car.
+print_key_steps() {
+  local domain="${TESLA_APP_DOMAIN:-}"
+  if [[ -z "$domain" ]]; then
+    printf '  2. Pair the key:    set TESLA_APP_DOMAIN in deploy/config.env to see the public-key URL and pairing link\n'
+    return 0
+  fi
+  domain="${domain#https://}"
+  domain="${domain%%/*}"
+  cat <<EOF
+  2. Pair the key:    serve public-key.pem at
+                        https://$domain/.well-known/appspecific/com.tesla.3p.public-key.pem
+                      then open https://tesla.com/_ak/$domain on the phone with the Tesla app
+                      (once per vehicle; deploy/README.md, 'Tesla credentials')
+EOF
 }
 
 main() {
@@ -67,6 +86,9 @@ main() {
   iam_setup_accounts
   secrets_setup
   iam_grant_secret_roles
+  ensure_source_bucket
+  ensure_repositories
+  iam_grant_repository_roles
   deploy_worker
   deploy_scout
   scout_resolve_url

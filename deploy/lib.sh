@@ -100,7 +100,8 @@ overridden_by_environment() {
 known_settings() {
   sed -n -E 's/^#?([A-Z_][A-Z0-9_]*)=.*/\1/p' "$DEPLOY_DIR/config.env.example"
   printf '%s\n' DRY_RUN VERBOSE KEEP_WORK_DIR KEEP_TOKENS TEARDOWN_FIRESTORE TESLA_REAUTHORISE \
-    SMOKE_AS_SCHEDULER RETRY_SLEEP_SECONDS ENTSOE_API_TOKEN WORKER_API_TOKEN
+    SMOKE_AS_SCHEDULER SMOKE_RUN_JOBS SMOKE_WAIT_SECONDS SMOKE_POLL_SECONDS RETRY_SLEEP_SECONDS \
+    ENTSOE_API_TOKEN WORKER_API_TOKEN
 }
 
 warn_if_readable_by_others() {
@@ -120,12 +121,20 @@ apply_defaults() {
   : "${WORKER_SA_NAME:=tesla-worker}"
   : "${SCOUT_SA_NAME:=tesla-scout}"
   : "${SCHEDULER_SA_NAME:=tesla-scheduler}"
+  : "${BUILD_SA_NAME:=tesla-build}"
   : "${TOKENS_SECRET_NAME:=fleet-tokens}"
   : "${CLIENT_SECRET_NAME:=tesla-client-secret}"
   : "${ARTIFACT_REPOSITORY:=tesla-offpeak}"
+  : "${FUNCTIONS_REPOSITORY:=gcf-artifacts}"
+  : "${SOURCE_BUCKET:=${GOOGLE_CLOUD_PROJECT:-}-tesla-offpeak-source}"
+  : "${TESLA_COMMAND_KEY_SECRET:=tesla-command-key}"
   : "${JOB_ROLE_ID:=teslaOffpeakJobManager}"
   : "${FUNCTION_RUNTIME:=python312}"
   : "${RETRY_SLEEP_SECONDS:=10}"
+  # Timeouts that must agree (deploy/scheduler.sh): each job's deadline outlasts its target's timeout.
+  WORKER_TIMEOUT_SECONDS=300
+  SCOUT_TIMEOUT_SECONDS=300
+  JOB_ATTEMPT_DEADLINE_SECONDS=320
 }
 
 # require NAME...: stop at the first missing setting, naming it (never a value).
@@ -167,6 +176,7 @@ set_account_emails() {
   WORKER_SA="$(sa_email "$WORKER_SA_NAME")"
   SCOUT_SA="$(sa_email "$SCOUT_SA_NAME")"
   SCHEDULER_SA="$(sa_email "$SCHEDULER_SA_NAME")"
+  BUILD_SA="$(sa_email "$BUILD_SA_NAME")"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -220,8 +230,9 @@ gc_retry() {
   die "gcloud $1 $2 $3 kept failing"
 }
 
-# gc_get VAR ARGS...: a read, its output stored in VAR. Returns 1 when the resource does not
-# exist (and always under DRY_RUN, where nothing runs); stops the deploy on any other failure.
+# gc_get VAR ARGS...: a read, its output stored in VAR; stops the deploy when it fails. Under
+# DRY_RUN nothing runs and it returns 1. Whether something exists is never guessed from an error
+# text (each gcloud command words "not found" its own way): read a list and look for the name.
 gc_get() {
   local __gc_var="$1"
   shift
@@ -238,22 +249,18 @@ gc_get() {
     printf -v "$__gc_var" '%s' "$__gc_out"
     return 0
   fi
-  if grep -Eqi 'not[ _-]?found|does not exist|404|DESTROYED|DISABLED' "$GCLOUD_ERR"; then
-    return 1
-  fi
   cat "$GCLOUD_ERR" >&2
   die "gcloud $1 $2 $3 failed (exit $__gc_rc)"
 }
 
-# gc_probe ARGS...: a read whose every failure means "not there" (the worst case is redoing a step).
-gc_probe() {
-  local -a cmd=("$@" "--project=$GOOGLE_CLOUD_PROJECT")
-  if is_dry_run; then
-    show_cmd "${cmd[@]}"
-    return 1
-  fi
-  [[ "${VERBOSE:-0}" != 1 ]] || show_cmd "${cmd[@]}"
-  gcloud "${cmd[@]}" >/dev/null 2>&1
+# listed NAME LIST: NAME is one of the lines of LIST (first tab-separated column).
+listed() {
+  cut -f1 <<<"$2" | grep -Fxq -- "$1"
+}
+
+# row_of NAME LIST: the line of LIST whose first column is NAME (empty when none).
+row_of() {
+  awk -F'\t' -v name="$1" '$1 == name { print; exit }' <<<"$2"
 }
 
 # gc_stdin_secret VAR WHAT ARGS...: a command that reads the value of VAR on stdin (--data-file=-).
@@ -270,17 +277,26 @@ gc_stdin_secret() {
 # ---------------------------------------------------------------------------------------------
 # IAM bindings, each checked before it is added, so a second run adds nothing.
 
-# policy_read VAR KIND RESOURCE: the policy as "role,member" lines.
+# policy_read VAR KIND RESOURCE: the policy as "role,member,condition title" lines, read once per
+# run (the grants below keep the copy current).
+declare -A POLICY_CACHE=()
 policy_read() {
-  local __var="$1" kind="$2" resource="$3"
-  local -a flat=(--flatten='bindings[].members' --format='csv[no-heading](bindings.role,bindings.members)')
+  local __var="$1" kind="$2" resource="$3" __pairs=""
+  if [[ -n "${POLICY_CACHE["$kind/$resource"]+set}" ]]; then
+    printf -v "$__var" '%s' "${POLICY_CACHE["$kind/$resource"]}"
+    return 0
+  fi
+  local -a flat=(--flatten='bindings[].members' --format='csv[no-heading](bindings.role,bindings.members,bindings.condition.title)')
   case "$kind" in
-  project) gc_get "$__var" projects get-iam-policy "$resource" "${flat[@]}" ;;
-  secret) gc_get "$__var" secrets get-iam-policy "$resource" "${flat[@]}" ;;
-  serviceaccount) gc_get "$__var" iam service-accounts get-iam-policy "$resource" "${flat[@]}" ;;
-  run) gc_get "$__var" run services get-iam-policy "$resource" "--region=$GOOGLE_CLOUD_LOCATION" "${flat[@]}" ;;
+  project) gc_get __pairs projects get-iam-policy "$resource" "${flat[@]}" ;;
+  secret) gc_get __pairs secrets get-iam-policy "$resource" "${flat[@]}" ;;
+  serviceaccount) gc_get __pairs iam service-accounts get-iam-policy "$resource" "${flat[@]}" ;;
+  run) gc_get __pairs run services get-iam-policy "$resource" "--region=$GOOGLE_CLOUD_LOCATION" "${flat[@]}" ;;
+  repository) gc_get __pairs artifacts repositories get-iam-policy "$resource" "--location=$GOOGLE_CLOUD_LOCATION" "${flat[@]}" ;;
   *) die "unknown policy kind $kind" ;;
-  esac
+  esac || return 1
+  POLICY_CACHE["$kind/$resource"]="$__pairs"
+  printf -v "$__var" '%s' "$__pairs"
 }
 
 policy_cmd() {
@@ -290,32 +306,43 @@ policy_cmd() {
   secret) POLICY_CMD=(secrets "$verb" "$resource") ;;
   serviceaccount) POLICY_CMD=(iam service-accounts "$verb" "$resource") ;;
   run) POLICY_CMD=(run services "$verb" "$resource" "--region=$GOOGLE_CLOUD_LOCATION") ;;
+  repository) POLICY_CMD=(artifacts repositories "$verb" "$resource" "--location=$GOOGLE_CLOUD_LOCATION") ;;
   *) die "unknown policy kind $kind" ;;
   esac
 }
 
-# ensure_binding KIND RESOURCE MEMBER ROLE: grant ROLE to MEMBER on one resource, once.
+# ensure_binding KIND RESOURCE MEMBER ROLE [TITLE EXPRESSION]: grant ROLE to MEMBER on one resource,
+# once; with TITLE and EXPRESSION the grant holds only under that IAM condition.
 ensure_binding() {
-  local kind="$1" resource="$2" member="$3" role="$4" pairs=""
+  local kind="$1" resource="$2" member="$3" role="$4" title="${5:-}" expression="${6:-}" pairs=""
   policy_read pairs "$kind" "$resource" || true
-  if grep -Fxq "$role,$member" <<<"$pairs"; then
-    note "$member already has $role on $kind $resource"
+  if grep -Fxq "$role,$member,$title" <<<"$pairs"; then
+    note "$member already has $role on $kind $resource${title:+ (if: $title)}"
     return 0
   fi
   policy_cmd add-iam-policy-binding "$kind" "$resource"
-  gc_retry "${POLICY_CMD[@]}" "--member=$member" "--role=$role"
+  if [[ -n "$title" ]]; then
+    [[ "$kind" == project ]] || die "conditional grants are made on the project only"
+    POLICY_CMD=(projects add-iam-policy-binding "$resource" "--condition=expression=$expression,title=$title")
+  fi
+  gc_retry "${POLICY_CMD[@]}" "--member=$member" "--role=$role" --format=none
+  POLICY_CACHE["$kind/$resource"]+=$'\n'"$role,$member,$title"
 }
 
-# remove_binding KIND RESOURCE MEMBER ROLE: take ROLE away from MEMBER if it has it.
+# remove_binding KIND RESOURCE MEMBER ROLE: take ROLE away from MEMBER if it has it (with any condition).
 remove_binding() {
   local kind="$1" resource="$2" member="$3" role="$4" pairs=""
   if policy_read pairs "$kind" "$resource"; then
-    grep -Fxq "$role,$member" <<<"$pairs" || return 0
+    grep -q "^$role,$member," <<<"$pairs" || return 0
   else
     is_dry_run || return 0
   fi
   policy_cmd remove-iam-policy-binding "$kind" "$resource"
-  gc "${POLICY_CMD[@]}" "--member=$member" "--role=$role"
+  if [[ "$kind" == project ]] && grep -q "^$role,$member,." <<<"$pairs"; then
+    POLICY_CMD=(projects remove-iam-policy-binding "$resource" --all) # every condition it is granted under
+  fi
+  gc "${POLICY_CMD[@]}" "--member=$member" "--role=$role" --format=none
+  POLICY_CACHE["$kind/$resource"]="$(grep -v "^$role,$member," <<<"$pairs" || true)"
 }
 
 # ensure_not_public SERVICE: no allUsers / allAuthenticatedUsers binding on a Cloud Run service.
@@ -326,10 +353,11 @@ ensure_not_public() {
     [[ -n "$pair" ]] || continue
     role="${pair%%,*}"
     member="${pair#*,}"
+    member="${member%%,*}"
     if [[ "$member" == allUsers || "$member" == allAuthenticatedUsers ]]; then
       warn "$service was public ($member has $role): removing that binding"
       policy_cmd remove-iam-policy-binding run "$service"
-      gc "${POLICY_CMD[@]}" "--member=$member" "--role=$role"
+      gc "${POLICY_CMD[@]}" "--member=$member" "--role=$role" --format=none
     fi
   done <<<"$pairs"
 }
@@ -369,6 +397,11 @@ yaml_escape() {
   value="${value//\\/\\\\}"
   value="${value//\"/\\\"}"
   printf '%s' "$value"
+}
+
+# read_secret_names: SECRET_NAMES, the project's secrets (short names), one a line.
+read_secret_names() {
+  gc_get SECRET_NAMES secrets list --format='value(name.basename())' || SECRET_NAMES=""
 }
 
 # project_number: PROJECT_NUMBER, read once (a placeholder under DRY_RUN).

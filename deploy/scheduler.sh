@@ -8,6 +8,12 @@
 #
 # TIMEZONE is the household's (default Europe/Warsaw). The one-shot special-* jobs are the worker's.
 # Existing jobs are updated in place; the deprecated tesla-special-charging-cleanup is deleted.
+#
+# Timeouts agree: a job must not give up (attempt deadline) while its target still works on the
+# request, or Cloud Scheduler retries a request that is still running. Every deadline here is
+# JOB_ATTEMPT_DEADLINE_SECONDS (320 s, the deadline the worker gives its own one-shot jobs,
+# shared/ports.py HttpJob), above the worker's request timeout (WORKER_TIMEOUT_SECONDS, 300 s, in
+# cloud-run-service-worker.yaml) and the scout function's (SCOUT_TIMEOUT_SECONDS, 300 s).
 # Run alone (`deploy/scheduler.sh`) it re-applies the jobs against the deployed services.
 
 # ensure_http_job NAME SCHEDULE TIME_ZONE URI AUDIENCE DEADLINE RETRIES DESCRIPTION
@@ -19,29 +25,31 @@ ensure_http_job() {
     "--oidc-token-audience=$audience" "--attempt-deadline=$deadline" "--max-retry-attempts=$retries"
     --min-backoff=30s "--description=$description"
   )
-  if gc_get _ scheduler jobs describe "$name" "--location=$GOOGLE_CLOUD_LOCATION" --format='value(name)'; then
-    gc scheduler jobs update http "$name" "${spec[@]}" --update-headers=Content-Type=application/json
+  if listed "$name" "$JOB_NAMES"; then
+    gc scheduler jobs update http "$name" "${spec[@]}" --update-headers=Content-Type=application/json --format=none
   else
-    gc scheduler jobs create http "$name" "${spec[@]}" --headers=Content-Type=application/json
+    gc scheduler jobs create http "$name" "${spec[@]}" --headers=Content-Type=application/json --format=none
   fi
 }
 
 delete_job_if_present() {
   local name="$1"
-  if gc_get _ scheduler jobs describe "$name" "--location=$GOOGLE_CLOUD_LOCATION" --format='value(name)'; then
+  if listed "$name" "$JOB_NAMES"; then
     gc scheduler jobs delete "$name" "--location=$GOOGLE_CLOUD_LOCATION"
   fi
 }
 
 scheduler_setup() {
   log "Cloud Scheduler jobs"
+  local deadline="${JOB_ATTEMPT_DEADLINE_SECONDS}s"
+  gc_get JOB_NAMES scheduler jobs list "--location=$GOOGLE_CLOUD_LOCATION" --format='value(name.basename())' || JOB_NAMES=""
   # Every 15 minutes; no retries: the next tick comes soon and a retry would be a billed Tesla call.
-  ensure_http_job "$SCOUT_JOB" '*/15 * * * *' Etc/UTC "$SCOUT_URL" "$SCOUT_URL" 300s 0 \
+  ensure_http_job "$SCOUT_JOB" '*/15 * * * *' Etc/UTC "$SCOUT_URL" "$SCOUT_URL" "$deadline" 0 \
     'tesla-offpeak scout: read the vehicle state without waking it'
   ensure_http_job "$DAILY_CHECK_JOB" '0 23 * * *' "$TIMEZONE" "$WORKER_URL/daily-special-charging-check" \
-    "$WORKER_URL" 600s 2 'tesla-offpeak: plan the special-charging needs of the next hours'
+    "$WORKER_URL" "$deadline" 2 'tesla-offpeak: plan the special-charging needs of the next hours'
   ensure_http_job "$FAILSAFE_JOB" '0 0 * * *' "$TIMEZONE" "$WORKER_URL/run-cycle" \
-    "$WORKER_URL" 600s 2 'tesla-offpeak: nightly failsafe OFF PEAK cycle (may wake the vehicle)'
+    "$WORKER_URL" "$deadline" 2 'tesla-offpeak: nightly failsafe OFF PEAK cycle (may wake the vehicle)'
   # Replaced by the per-session cleanup jobs; left running it would act on nothing but cost money.
   delete_job_if_present "$DEPRECATED_JOB"
 }

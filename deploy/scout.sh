@@ -44,26 +44,35 @@ deploy_scout() {
   local -a flags=(
     --gen2 "--region=$GOOGLE_CLOUD_LOCATION" "--runtime=$FUNCTION_RUNTIME" "--source=$SCOUT_STAGE"
     --entry-point=tesla_scout_main --trigger-http --no-allow-unauthenticated
-    "--service-account=$SCOUT_SA" --memory=256Mi --timeout=300s --max-instances=1 --min-instances=0
-    "--env-vars-file=$env_file"
+    "--service-account=$SCOUT_SA" --memory=256Mi "--timeout=${SCOUT_TIMEOUT_SECONDS}s" --max-instances=1 --min-instances=0
+    "--env-vars-file=$env_file" "--build-service-account=projects/$GOOGLE_CLOUD_PROJECT/serviceAccounts/$BUILD_SA"
   )
   # The label records what was deployed: same code, settings and flags → no new build or revision.
   # (Scratch paths differ on every run and are left out.)
   hash="$({ tree_hash "$SCOUT_STAGE"; cat "$env_file"; printf '%s\n' "${flags[@]//"$WORK_DIR"/}"; } | sha256_of | cut -c1-16)"
-  if gc_get deployed functions describe "$SCOUT_FUNCTION_NAME" "--region=$GOOGLE_CLOUD_LOCATION" \
-    --format='value(labels.deploy_hash)' && [[ "$deployed" == "$hash" ]]; then
+  read_scout_function
+  deployed="$(row_of "$SCOUT_FUNCTION_NAME" "$SCOUT_FUNCTION" | cut -f2)"
+  if [[ "$(row_of "$SCOUT_FUNCTION_NAME" "$SCOUT_FUNCTION" | cut -f4)" == ACTIVE && "$deployed" == "$hash" ]]; then
     note "function $SCOUT_FUNCTION_NAME is up to date"
     return 0
   fi
-  gc functions deploy "$SCOUT_FUNCTION_NAME" "${flags[@]}" "--update-labels=app=tesla-offpeak,deploy_hash=$hash"
+  gc functions deploy "$SCOUT_FUNCTION_NAME" "${flags[@]}" "--update-labels=app=tesla-offpeak,deploy_hash=$hash" --format=none
+  SCOUT_FUNCTION=""
+}
+
+# read_scout_function: SCOUT_FUNCTION, "name<TAB>deploy_hash<TAB>uri<TAB>state" of the scout, or empty.
+read_scout_function() {
+  local functions=""
+  gc_get functions functions list "--regions=$GOOGLE_CLOUD_LOCATION" \
+    --format='value(name.basename(),labels.deploy_hash,serviceConfig.uri,state)' || true
+  SCOUT_FUNCTION="$(row_of "$SCOUT_FUNCTION_NAME" "$functions")"
 }
 
 # scout_resolve_url: SCOUT_URL, target and OIDC audience of the every-15-minutes job.
 scout_resolve_url() {
-  if gc_get SCOUT_URL functions describe "$SCOUT_FUNCTION_NAME" "--region=$GOOGLE_CLOUD_LOCATION" \
-    --format='value(serviceConfig.uri)' && [[ -n "$SCOUT_URL" ]]; then
-    return 0
-  fi
+  [[ -n "${SCOUT_FUNCTION:-}" ]] || read_scout_function
+  SCOUT_URL="$(cut -f3 <<<"$SCOUT_FUNCTION")"
+  [[ -z "$SCOUT_URL" ]] || return 0
   is_dry_run || die "function $SCOUT_FUNCTION_NAME has no URL"
   SCOUT_URL="https://${SCOUT_FUNCTION_NAME}-SCOUT_URL_HASH.${GOOGLE_CLOUD_LOCATION}.run.app"
 }

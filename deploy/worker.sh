@@ -1,16 +1,55 @@
 # shellcheck shell=bash
 # The worker: image built from a staged folder (worker_service/, shared/, requirements), tagged by
 # its content so an unchanged tree is never rebuilt, then `gcloud run services replace` of the
-# rendered cloud-run-service-worker.yaml. IAM (run.invoker) is added afterwards by iam.sh.
+# rendered cloud-run-service-worker.yaml. IAM (run.invoker) is added afterwards by iam.sh. Also
+# the image repositories (with cleanup policies) and the build source bucket both builds use.
 
 SECRET_VARIABLES=(TESLA_CLIENT_SECRET TESLA_REFRESH_TOKEN WORKER_API_TOKEN ENTSOE_API_TOKEN)
 
-ensure_artifact_repository() {
-  if gc_get _ artifacts repositories describe "$ARTIFACT_REPOSITORY" "--location=$GOOGLE_CLOUD_LOCATION" --format='value(name)'; then
-    note "Artifact Registry repository $ARTIFACT_REPOSITORY exists"
+# Keep the two newest versions of each image and delete the others after a few days
+# (each stored GB is billed; FACTS, Artifact Registry). Keep policies win over delete ones.
+CLEANUP_POLICY_JSON='[
+  {"name": "keep-two-newest", "action": {"type": "Keep"}, "mostRecentVersions": {"keepCount": 2}},
+  {"name": "delete-older-than-3-days", "action": {"type": "Delete"}, "condition": {"tagState": "any", "olderThan": "3d"}}
+]'
+
+# ensure_repositories: the worker's repository and Cloud Functions' gcf-artifacts (made here when
+# missing, so that the build account can be given access before the first function build), each
+# with the cleanup policies (applied on every deploy: cheap, and repairs a hand edit).
+ensure_repositories() {
+  log "image repositories"
+  local repositories="" name description
+  gc_get repositories artifacts repositories list "--location=$GOOGLE_CLOUD_LOCATION" --format='value(name.basename())' || true
+  for name in "$ARTIFACT_REPOSITORY" "$FUNCTIONS_REPOSITORY"; do
+    if listed "$name" "$repositories"; then
+      note "Artifact Registry repository $name exists"
+    else
+      description='tesla-offpeak worker images'
+      [[ "$name" != "$FUNCTIONS_REPOSITORY" ]] || description='Cloud Functions images (made by tesla-offpeak)'
+      gc artifacts repositories create "$name" "--location=$GOOGLE_CLOUD_LOCATION" --repository-format=docker \
+        "--description=$description" --labels=app=tesla-offpeak --format=none
+    fi
+  done
+  printf '%s\n' "$CLEANUP_POLICY_JSON" >"$WORK_DIR/cleanup-policy.json"
+  for name in "$ARTIFACT_REPOSITORY" "$FUNCTIONS_REPOSITORY"; do
+    gc artifacts repositories set-cleanup-policies "$name" "--location=$GOOGLE_CLOUD_LOCATION" \
+      "--policy=$WORK_DIR/cleanup-policy.json" --no-dry-run --format=none
+  done
+}
+
+# ensure_source_bucket: the regional bucket builds read their source from; sources older than a
+# week are deleted (a build reads its source within minutes).
+ensure_source_bucket() {
+  log "build source bucket"
+  local buckets=""
+  gc_get buckets storage buckets list --format='value(name)' || true
+  if listed "$SOURCE_BUCKET" "$buckets"; then
+    note "bucket gs://$SOURCE_BUCKET exists"
   else
-    gc artifacts repositories create "$ARTIFACT_REPOSITORY" "--location=$GOOGLE_CLOUD_LOCATION" \
-      --repository-format=docker --description='tesla-offpeak worker images' --labels=app=tesla-offpeak
+    gc storage buckets create "gs://$SOURCE_BUCKET" "--location=$GOOGLE_CLOUD_LOCATION" --uniform-bucket-level-access \
+      --format=none
+    printf '%s\n' '{"rule": [{"action": {"type": "Delete"}, "condition": {"age": 7}}]}' >"$WORK_DIR/lifecycle.json"
+    gc storage buckets update "gs://$SOURCE_BUCKET" "--lifecycle-file=$WORK_DIR/lifecycle.json" --format=none
   fi
 }
 
@@ -18,8 +57,8 @@ ensure_artifact_repository() {
 # first deploy it is the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app, which Cloud
 # Run shows first once the service exists.
 worker_resolve_url() {
-  if gc_get WORKER_URL run services describe "$WORKER_SERVICE_NAME" "--region=$GOOGLE_CLOUD_LOCATION" \
-    --format='value(status.url)' && [[ -n "$WORKER_URL" ]]; then
+  if gc_get WORKER_URL run services list "--region=$GOOGLE_CLOUD_LOCATION" \
+    "--filter=metadata.name=$WORKER_SERVICE_NAME" --format='value(status.url)' && [[ -n "$WORKER_URL" ]]; then
     return 0
   fi
   project_number
@@ -35,17 +74,30 @@ stage_worker() {
   WORKER_STAGE="$stage"
 }
 
-# build_worker_image: WORKER_IMAGE, tagged with the staged tree's hash; built only when missing.
+# build_worker_image: WORKER_IMAGE, tagged with the staged tree's hash; built only when missing,
+# as the build account, with logs in Cloud Logging only (what a build under an account of its
+# own requires).
 build_worker_image() {
-  local tag
+  local tag tags=""
   tag="$(tree_hash "$WORKER_STAGE")"
-  WORKER_IMAGE="${GOOGLE_CLOUD_LOCATION}-docker.pkg.dev/${GOOGLE_CLOUD_PROJECT}/${ARTIFACT_REPOSITORY}/${WORKER_SERVICE_NAME}:${tag}"
-  # Registry errors for a missing tag vary (NOT_FOUND, MANIFEST_UNKNOWN): any failure means "build".
-  if gc_probe artifacts docker images describe "$WORKER_IMAGE" --format='value(image_summary.digest)'; then
+  local image_path="${GOOGLE_CLOUD_LOCATION}-docker.pkg.dev/${GOOGLE_CLOUD_PROJECT}/${ARTIFACT_REPOSITORY}/${WORKER_SERVICE_NAME}"
+  WORKER_IMAGE="$image_path:$tag"
+  if gc_get tags artifacts docker images list "$image_path" --include-tags --format='value(tags)' &&
+    tr ',;' '\n' <<<"$tags" | grep -Fxq "$tag"; then
     note "image $WORKER_IMAGE exists: not rebuilt"
-  else
-    gc builds submit "$WORKER_STAGE" "--tag=$WORKER_IMAGE"
+    return 0
   fi
+  cat >"$WORK_DIR/cloudbuild.yaml" <<YAML
+steps:
+  - name: gcr.io/cloud-builders/docker
+    args: ["build", "--tag=$WORKER_IMAGE", "."]
+images: ["$WORKER_IMAGE"]
+options:
+  logging: CLOUD_LOGGING_ONLY
+YAML
+  gc builds submit "$WORKER_STAGE" "--config=$WORK_DIR/cloudbuild.yaml" "--region=$GOOGLE_CLOUD_LOCATION" \
+    "--service-account=projects/$GOOGLE_CLOUD_PROJECT/serviceAccounts/$BUILD_SA" \
+    "--gcs-source-staging-dir=gs://$SOURCE_BUCKET/worker" --format=none
 }
 
 # render_template SRC DEST: replace each ${NAME} with the shell variable NAME (empty when unset:
@@ -79,22 +131,21 @@ render_worker_yaml() {
 
 deploy_worker() {
   log "worker (Cloud Run service $WORKER_SERVICE_NAME)"
-  ensure_artifact_repository
   worker_resolve_url
   stage_worker
   build_worker_image
   render_worker_yaml
   # Retried: the worker's access to the client secret, granted moments ago, may still be propagating.
-  gc_retry run services replace "$WORKER_YAML" "--region=$GOOGLE_CLOUD_LOCATION"
+  gc_retry run services replace "$WORKER_YAML" "--region=$GOOGLE_CLOUD_LOCATION" --format=none
   is_dry_run && return 0
   local actual=""
-  gc_get actual run services describe "$WORKER_SERVICE_NAME" "--region=$GOOGLE_CLOUD_LOCATION" --format='value(status.url)' ||
-    die "the worker service is not there after deploying it"
+  gc_get actual run services describe "$WORKER_SERVICE_NAME" "--region=$GOOGLE_CLOUD_LOCATION" --format='value(status.url)'
+  [[ -n "$actual" ]] || die "the worker service has no URL after deploying it"
   if [[ -n "$actual" && "$actual" != "$WORKER_URL" ]]; then
     # No deterministic URL (a long name): audiences must match what Cloud Run answers to.
     warn "the worker answers at $actual, not $WORKER_URL: deploying again with that URL"
     WORKER_URL="$actual"
     render_worker_yaml
-    gc run services replace "$WORKER_YAML" "--region=$GOOGLE_CLOUD_LOCATION"
+    gc run services replace "$WORKER_YAML" "--region=$GOOGLE_CLOUD_LOCATION" --format=none
   fi
 }

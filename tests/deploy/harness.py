@@ -1,4 +1,8 @@
-"""Runs the deploy scripts against the recording fake gcloud (fake_gcloud.py) in a scratch folder."""
+"""Runs the deploy scripts in a scratch folder for the tests of their own logic (settings, DRY_RUN).
+
+Those runs call no gcloud: `gcloud` on their PATH is a stub that records the call and fails, so a
+test notices a script that would reach the cloud. Runs against the real CLI: real_gcloud.py.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-FAKE_GCLOUD = Path(__file__).with_name("fake_gcloud.py")
 
 PROJECT = "tesla-offpeak-demo"
 REGION = "europe-west1"
@@ -48,6 +50,15 @@ BASE_CONFIG = {
 }
 
 
+def copy_checkout(dest: Path) -> None:
+    """Copy what a deploy reads from the checkout (not local settings or keys) to DEST."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "config.env", "*.pem")
+    for name in CHECKOUT_DIRS:
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    for name in CHECKOUT_FILES:
+        shutil.copy2(ROOT / name, dest / name)
+
+
 @dataclass
 class Run:
     """One script run: its exit status, output and the gcloud calls it made."""
@@ -56,6 +67,7 @@ class Run:
     stdout: str
     stderr: str
     calls: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)  # API requests (real-CLI runs only)
 
     @property
     def output(self) -> str:
@@ -86,16 +98,14 @@ class DeployHarness:
         self.log_path = root / "calls.jsonl"
         self.config_path = root / "config.env"
         shim = self.bin / "gcloud"
-        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_GCLOUD}" "$@"\n')
+        shim.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{self.log_path}"\necho "gcloud stub: no cloud here" >&2\nexit 2\n'
+        )
         shim.chmod(0o755)
         self.write_config(dict(BASE_CONFIG) if config is None else dict(config))
 
     def _copy_checkout(self) -> None:
-        ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "config.env")
-        for name in CHECKOUT_DIRS:
-            shutil.copytree(ROOT / name, self.checkout / name, ignore=ignore)
-        for name in CHECKOUT_FILES:
-            shutil.copy2(ROOT / name, self.checkout / name)
+        copy_checkout(self.checkout)
 
     def write_config(self, config: Mapping[str, str]) -> None:
         lines = ["# test settings"] + [f'{key}="{value}"' for key, value in config.items()]
@@ -113,7 +123,7 @@ class DeployHarness:
     def all_calls(self) -> list[dict[str, Any]]:
         if not self.log_path.exists():
             return []
-        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+        return [{"argv": line.split(" ")} for line in self.log_path.read_text().splitlines()]
 
     def run(self, script: str = "deploy_scout_worker.sh", *args: str, env: Mapping[str, str] | None = None) -> Run:
         before = len(self.all_calls())
@@ -123,8 +133,6 @@ class DeployHarness:
             "TMPDIR": str(self.root / "tmp"),
             "LANG": "C.UTF-8",
             "DEPLOY_CONFIG": str(self.config_path),
-            "FAKE_GCLOUD_STATE": str(self.state_path),
-            "FAKE_GCLOUD_LOG": str(self.log_path),
             "CLOUDSDK_CONFIG": str(self.root / "gcloud-config"),
             "RETRY_SLEEP_SECONDS": "0",
             **(env or {}),

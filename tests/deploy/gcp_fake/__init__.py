@@ -1,0 +1,1 @@
+"""The fake Google Cloud APIs the deploy tests run the real gcloud CLI against."""
