@@ -8,9 +8,12 @@ BACKEND ?= local
 
 .PHONY: demo test run lint typecheck unit bench clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# The venv: the pinned packages, then the project itself, editable (no deps), so that
+# $(VENV)/bin/tesla-offpeak, the owner's command line, runs this checkout's code.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 ## demo: one simulated night told as a timeline, then a month summary; writes demo-output/
@@ -27,7 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy shared worker_service scout_function simulator
+	$(VENV)/bin/mypy shared worker_service scout_function simulator offpeak_cli
 
 ## run: worker (+ embedded scheduler), scout and Tesla simulator as local processes on loopback
 run: $(STAMP)

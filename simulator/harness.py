@@ -8,6 +8,7 @@ so a simulated month runs in seconds and every byte still crosses the same inter
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -144,8 +145,9 @@ def build_worker(
         settings, clock=clock, store=store, secrets=secrets, scheduler=scheduler, refresher=refresher
     )
     command_key = command_key_cache(settings, services.secrets, clock)
+    # A fixed jitter sequence per client: a simulated month repeats exactly for a seed.
     services.vehicle_factory = lambda: build_vehicle_api(
-        settings, services.tokens, services.store, clock, command_key, session=http
+        settings, services.tokens, services.store, clock, command_key, session=http, rng=random.Random(0)
     )
     return services, create_app(settings, services)
 
@@ -195,7 +197,12 @@ def build_system(
         cache_path=settings.state_dir / "scout-tmp" / "token-cache.json",
     )
     scout_vehicle = FleetClient(
-        settings.tesla_api_base_url, token, clock=clock, session=http, scopes=ScopeMemory(services.store, clock)
+        settings.tesla_api_base_url,
+        token,
+        clock=clock,
+        session=http,
+        scopes=ScopeMemory(services.store, clock),
+        rng=random.Random(1),
     )
     scout_runtime.use_deps(ScoutDeps(settings, clock, services.store, scout_vehicle, worker_client))
     scout_app = functions_framework.create_app(

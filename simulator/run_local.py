@@ -13,7 +13,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 
@@ -23,12 +25,26 @@ from shared.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_PORT, WORKER_PORT, SCOUT_PORT = 8090, 8080, 8081
+# Optional overrides, so tests (and a second checkout) can run the same processes on free ports.
+PORT_VARIABLES = ("RUN_SIMULATOR_PORT", "RUN_WORKER_PORT", "RUN_SCOUT_PORT")
 VIN = "5YJ3E7EB2NF000001"
 HOME = ("52.2297", "21.0122")
 BOOTSTRAP = "EU_local_bootstrap_refresh_token"
 
 
-def local_env(state_dir: Path) -> dict[str, str]:
+def local_ports(env: Mapping[str, str] = os.environ) -> tuple[int, int, int]:
+    """(simulator, worker, scout) ports: 8090, 8080, 8081 unless RUN_SIMULATOR_PORT etc. name others."""
+    defaults = (SIM_PORT, WORKER_PORT, SCOUT_PORT)
+    found = []
+    for name, default in zip(PORT_VARIABLES, defaults, strict=True):
+        text = env.get(name, "").strip()
+        if text and (not text.isdigit() or not 0 < int(text) < 65536):
+            raise SystemExit(f"run: {name} must be a port number")
+        found.append(int(text) if text else default)
+    return found[0], found[1], found[2]
+
+
+def local_env(state_dir: Path, sim_port: int = SIM_PORT, worker_port: int = WORKER_PORT) -> dict[str, str]:
     """The environment every local process shares (contract section 4)."""
     return {
         **os.environ,
@@ -39,9 +55,9 @@ def local_env(state_dir: Path) -> dict[str, str]:
         "HOME_LONGITUDE": HOME[1],
         "TESLA_CLIENT_ID": "local-client",
         "TESLA_REFRESH_TOKEN": BOOTSTRAP,
-        "TESLA_API_BASE_URL": f"http://127.0.0.1:{SIM_PORT}",
-        "TESLA_AUTH_URL": f"http://127.0.0.1:{SIM_PORT}/oauth2/v3/token",
-        "WORKER_SERVICE_URL": f"http://127.0.0.1:{WORKER_PORT}",
+        "TESLA_API_BASE_URL": f"http://127.0.0.1:{sim_port}",
+        "TESLA_AUTH_URL": f"http://127.0.0.1:{sim_port}/oauth2/v3/token",
+        "WORKER_SERVICE_URL": f"http://127.0.0.1:{worker_port}",
         "PYTHONPATH": str(ROOT),
     }
 
@@ -86,7 +102,8 @@ def main() -> int:
     # The simulator starts with a fresh token chain each run; so must the local token record.
     with contextlib.suppress(FileNotFoundError):
         (state_dir / "secrets" / "fleet-tokens.json").unlink()
-    env = local_env(state_dir)
+    sim_port, worker_port, scout_port = local_ports()
+    env = local_env(state_dir, sim_port, worker_port)
     settings = load_settings(env, component="worker")
     public_key = command_key(settings, state_dir)
     python = sys.executable
@@ -96,7 +113,7 @@ def main() -> int:
             "-m",
             "simulator.tesla_sim",
             "--port",
-            str(SIM_PORT),
+            str(sim_port),
             "--vin",
             VIN,
             "--refresh-token",
@@ -117,20 +134,20 @@ def main() -> int:
             "--host",
             "127.0.0.1",
             "--port",
-            str(SCOUT_PORT),
+            str(scout_port),
         ],
     }
-    env_by_name = {"worker": {**env, "PORT": str(WORKER_PORT)}, "scout": env, "tesla-simulator": env}
+    env_by_name = {"worker": {**env, "PORT": str(worker_port)}, "scout": env, "tesla-simulator": env}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     signal.signal(signal.SIGTERM, _interrupt)  # a terminated `make run` stops its children too
     try:
         for name, command in commands.items():
             processes[name] = subprocess.Popen(command, cwd=ROOT, env=env_by_name[name])
-        wait_ready(f"http://127.0.0.1:{SIM_PORT}/sim/health", "tesla-simulator", processes["tesla-simulator"])
-        wait_ready(f"http://127.0.0.1:{WORKER_PORT}/health", "worker", processes["worker"])
-        wait_ready(f"http://127.0.0.1:{SCOUT_PORT}/", "scout", processes["scout"])
-        _register_jobs(settings, f"http://127.0.0.1:{SCOUT_PORT}", f"http://127.0.0.1:{WORKER_PORT}")
-        _print_help(state_dir)
+        wait_ready(f"http://127.0.0.1:{sim_port}/sim/health", "tesla-simulator", processes["tesla-simulator"])
+        wait_ready(f"http://127.0.0.1:{worker_port}/health", "worker", processes["worker"])
+        wait_ready(f"http://127.0.0.1:{scout_port}/", "scout", processes["scout"])
+        _register_jobs(settings, f"http://127.0.0.1:{scout_port}", f"http://127.0.0.1:{worker_port}")
+        _print_help(state_dir, settings, (sim_port, worker_port, scout_port))
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
         return 1
@@ -172,26 +189,34 @@ def _register_jobs(settings, scout_url: str, worker_url: str) -> None:  # type: 
         scheduler.create(job)
 
 
-def _print_help(state_dir: Path) -> None:
+def _print_help(state_dir: Path, settings: Settings, ports: tuple[int, int, int]) -> None:
+    sim_port, worker_port, scout_port = ports
     token_file = state_dir / "worker-api-token"
+    worker = f"http://127.0.0.1:{worker_port}"
+    # The link carries the worker's shared secret: printed here, on the owner's own terminal, only.
+    login = f"{worker}/login?token={quote(settings.worker_api_token or '', safe='')}"
     print(
         "\n".join(
             [
                 "",
                 f"tesla-offpeak is running locally (state in {state_dir}):",
-                f"  worker          http://127.0.0.1:{WORKER_PORT}   (embedded scheduler inside)",
-                f"  scout           http://127.0.0.1:{SCOUT_PORT}",
-                f"  Tesla simulator http://127.0.0.1:{SIM_PORT}   (control: /sim/state, /sim/vehicles/<vin>/...)",
+                f"  worker          {worker}   (embedded scheduler inside)",
+                f"  scout           http://127.0.0.1:{scout_port}",
+                f"  Tesla simulator http://127.0.0.1:{sim_port}   (control: /sim/state, /sim/vehicles/<vin>/...)",
+                "",
+                "Status page — open this login link once in your browser (it sets a session cookie):",
+                f"  {login}",
                 "",
                 "Try:",
                 f"  TOKEN=$(cat {token_file})",
-                f"  curl -s http://127.0.0.1:{WORKER_PORT}/health",
-                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{SCOUT_PORT}/',
+                f"  curl -s {worker}/health",
+                f'  curl -s -H "Authorization: Bearer $TOKEN" {worker}/status',
+                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{scout_port}/',
                 f'  curl -s -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" '
                 f'-d \'{{"target_soc": 80, "departure": "<ISO time with offset>"}}\' '
-                f"http://127.0.0.1:{WORKER_PORT}/special-charging-needs",
-                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{WORKER_PORT}/daily-special-charging-check',
-                f'  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:{WORKER_PORT}/scheduler-jobs',
+                f"{worker}/special-charging-needs",
+                f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" {worker}/daily-special-charging-check',
+                f'  curl -s -H "Authorization: Bearer $TOKEN" {worker}/scheduler-jobs',
                 "",
                 "Ctrl-C stops everything.",
             ]

@@ -12,6 +12,13 @@ from shared.log import configure_logging, get_logger, register_secrets, reset_tr
 from shared.settings import Settings, load_settings
 from worker_service.auth import Authenticator, build_authenticator
 from worker_service.container import Services, build_services
+from worker_service.roles import authorize
+from worker_service.routes.status import (
+    browser_login_page,
+    login_link_caller,
+    needs_browser_login,
+    owner_browser_caller,
+)
 
 log = get_logger("WORKER")
 
@@ -59,6 +66,11 @@ def create_app(
     _register_error_handlers(app)
     if settings.worker_auth_mode == "none":
         log.warning("WORKER_AUTH_MODE=none: every caller is accepted (local development only)")
+    if settings.worker_auth_mode == "google-oidc" and not settings.worker_scout_invokers:
+        log.warning(
+            "WORKER_SCOUT_INVOKERS is unset: every account in WORKER_ALLOWED_INVOKERS may call every endpoint, "
+            "/get-token included; set it to the scout's service account"
+        )
     return app
 
 
@@ -75,12 +87,34 @@ def _register_hooks(app: Flask, settings: Settings, authenticator: Authenticator
         g.trace_token = set_trace(request.headers.get("X-Cloud-Trace-Context"), settings.google_cloud_project)
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
-        # Unknown paths (endpoint None) also answer 401 to strangers: only /health talks to them.
-        # Behind Cloud Run IAM the verified identity may be in X-Serverless-Authorization (auth.py).
-        g.caller = authenticator.authenticate(
-            request.headers.get("Authorization"), request.headers.get("X-Serverless-Authorization")
-        )
+        browser = login_link_caller(settings) or owner_browser_caller(settings)
+        if browser is not None:
+            g.caller, g.owner_session = browser
+        elif needs_browser_login(settings):
+            return browser_login_page(settings)
+        else:
+            # Unknown paths (endpoint None) also answer 401 to strangers: only /health talks to them.
+            # Behind Cloud Run IAM the verified identity may be in X-Serverless-Authorization (auth.py).
+            g.caller = authenticator.authenticate(
+                request.headers.get("Authorization"), request.headers.get("X-Serverless-Authorization")
+            )
+        if request.url_rule is not None:
+            # Authenticated is not enough: the owner must not read tokens, the scout must not plan.
+            authorize(g.caller, request.url_rule.rule, app.view_functions.get(request.endpoint or ""))
         return None
+
+    @app.after_request
+    def count_request(response: Any) -> Any:
+        # This month's usage for the owner's status page. Only requests that change state are counted
+        # (they write the store anyway): reads, /health probes and the side-effect-free plan preview
+        # must stay free of writes.
+        changed_state = request.method in ("POST", "DELETE") and response.status_code < 400
+        if changed_state and request.endpoint not in (None, "plan.plan_preview"):
+            from worker_service.services import usage
+
+            services = app.extensions["offpeak"]
+            usage.count(services.store, services.clock, "worker_requests")
+        return response
 
     @app.teardown_request
     def unbind_trace(_error: BaseException | None) -> None:

@@ -5,6 +5,10 @@ Cloud Run IAM verifies a Google ID token at the edge and then replaces its signa
 verifies that header and passes `Authorization` through unchecked, so the identity is taken from
 the header Cloud Run verified. A stripped token is trusted only on Cloud Run (`K_SERVICE` set);
 anywhere else every token's signature is verified with google-auth against Google's certificates.
+
+Each caller gets roles (`scout`, `scheduler`, `owner`); `worker_service/roles.py` says which roles
+each endpoint admits. Owners (WORKER_OWNER_EMAILS) may call with their own `gcloud auth login`
+identity, whose ID token is addressed to gcloud's OAuth client rather than to our URL.
 """
 
 from __future__ import annotations
@@ -31,14 +35,35 @@ CERTS_TTL_S = 3600
 # means our copy is stale: refetch, but at most this often, so made-up key ids cannot make every
 # request a call to Google.
 CERTS_REFETCH_MIN_INTERVAL_S = 60
+# `gcloud auth print-identity-token` for a user account puts gcloud's own OAuth client id in `aud`;
+# Cloud Run accepts such a token from a user holding roles/run.invoker (FACTS, "Auth between services").
+GCLOUD_CLIENT_ID = "32555940559.apps.googleusercontent.com"
+SERVICE_ACCOUNT_DOMAIN = "gserviceaccount.com"
+
+SCOUT, SCHEDULER, OWNER = "scout", "scheduler", "owner"
+EVERY_ROLE = frozenset({SCOUT, SCHEDULER, OWNER})
 
 
 @dataclass(frozen=True)
 class Caller:
-    """An authenticated caller: how it proved itself and, for ID tokens, its e-mail."""
+    """An authenticated caller: how it proved itself, its e-mail (ID tokens) and the roles it holds."""
 
     mode: str
     email: str | None = None
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def identity(self) -> str:
+        """Who this is, for logs: the e-mail, or the local credential it used."""
+        if self.email:
+            return self.email
+        return "local owner (shared secret)" if self.mode == "shared-secret" else f"local ({self.mode})"
+
+
+def is_service_account(email: str) -> bool:
+    """Whether the e-mail names a Google service account (they all live under gserviceaccount.com)."""
+    domain = email.lower().rpartition("@")[2]
+    return domain == SERVICE_ACCOUNT_DOMAIN or domain.endswith("." + SERVICE_ACCOUNT_DOMAIN)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -63,7 +88,8 @@ class SharedSecretAuth:
         token = bearer_token(authorization)
         if not hmac.compare_digest(token.encode(), self._secret):
             raise Forbidden("The credential is not allowed to call this service")
-        return Caller(mode="shared-secret")
+        # Locally one secret is the scout's, the scheduler's and the owner's key alike.
+        return Caller(mode="shared-secret", roles=EVERY_ROLE)
 
 
 class NoAuth:
@@ -71,14 +97,19 @@ class NoAuth:
 
     def authenticate(self, authorization: str | None, serverless_authorization: str | None = None) -> Caller:
         """Everyone."""
-        return Caller(mode="none")
+        return Caller(mode="none", roles=EVERY_ROLE)
 
 
 CertsFetcher = Callable[[], Mapping[str, str]]
 
 
 class GoogleOidcAuth:
-    """A Google-signed ID token for our URL from one of the allowed service accounts."""
+    """A Google-signed ID token for our URL from an allowed service account, or from an owner.
+
+    `scout_emails` are the service accounts that may reach the token endpoints; every other allowed
+    account is a scheduler. Left None, every allowed account holds every role (the behaviour before
+    roles existed). Owners hold the owner role only, never the scout's.
+    """
 
     def __init__(
         self,
@@ -89,9 +120,13 @@ class GoogleOidcAuth:
         *,
         on_cloud_run: bool = False,
         pinned_ids: Mapping[str, str] | None = None,
+        scout_emails: tuple[str, ...] | None = None,
+        owner_emails: tuple[str, ...] = (),
     ) -> None:
         self._audience = audience.rstrip("/")
         self._allowed = {e.lower() for e in allowed_emails}
+        self._scouts = None if scout_emails is None else {e.lower() for e in scout_emails}
+        self._owners = {e.lower() for e in owner_emails}
         self._clock = clock
         self._fetch_certs = certs_fetcher or _google_certs
         # Only Cloud Run's front end strips signatures after checking them; elsewhere a stripped
@@ -172,19 +207,41 @@ class GoogleOidcAuth:
             raise Unauthorized("The ID token was not issued by Google")
         audience = str(claims.get("aud", "")).rstrip("/")
         # Cloud Scheduler puts the full target URL in `aud` unless told otherwise; both are ours.
-        if audience != self._audience and not audience.startswith(self._audience + "/"):
+        ours = audience == self._audience or audience.startswith(self._audience + "/")
+        if not ours and audience != GCLOUD_CLIENT_ID:
             raise Forbidden("The ID token is addressed to another service")
         email = str(claims.get("email", "")).lower()
-        # Google sets email_verified true on service-account tokens; anything else is not one of them.
+        # Google sets email_verified true on service-account and Google-account tokens alike.
         if not email or claims.get("email_verified") is not True:
             raise Forbidden("The ID token carries no verified e-mail")
+        if not ours:
+            return self._gcloud_user(email)
+        if email in self._owners:
+            return Caller(mode="google-oidc", email=email, roles=frozenset({OWNER}))
         if email not in self._allowed:
             raise Forbidden("This service account may not call the worker")
         pinned = self._pinned.get(email)
         # A deleted account's e-mail can be re-created by a project editor; its unique id cannot.
         if pinned is not None and claims.get("sub") != pinned:
             raise Forbidden("This service account is not the one the worker was deployed for")
-        return Caller(mode="google-oidc", email=email)
+        if self._scouts is None:
+            return Caller(mode="google-oidc", email=email, roles=EVERY_ROLE)
+        role = SCOUT if email in self._scouts else SCHEDULER
+        return Caller(mode="google-oidc", email=email, roles=frozenset({role}))
+
+    def _gcloud_user(self, email: str) -> Caller:
+        """A token gcloud minted for its logged-in account: good for an owner's person, nobody else.
+
+        Any Google account can get such a token, so the audience proves nothing about us; what counts
+        is that Cloud Run (or Google's signature) vouches for the e-mail and that the e-mail is an owner.
+        Service accounts address their tokens to our URL: one using gcloud's client id is refused, so a
+        scout or scheduler token can never come in through this door.
+        """
+        if is_service_account(email):
+            raise Forbidden("A service account must present an ID token addressed to the worker's URL")
+        if email not in self._owners:
+            raise Forbidden("This Google account is not one of the worker's owners (WORKER_OWNER_EMAILS)")
+        return Caller(mode="google-oidc", email=email, roles=frozenset({OWNER}))
 
 
 def _decode_claims(segment: str) -> Mapping[str, Any]:
@@ -235,4 +292,6 @@ def build_authenticator(settings: Settings, clock: Clock, certs_fetcher: CertsFe
         certs_fetcher,
         on_cloud_run=settings.on_cloud_run,
         pinned_ids=settings.worker_allowed_invoker_ids,
+        scout_emails=settings.worker_scout_invokers or None,
+        owner_emails=settings.worker_owner_emails,
     )

@@ -94,16 +94,20 @@ def build_services(
     command_key = command_key_cache(settings, secrets, clock)
 
     def make_vehicle() -> VehicleApi:
+        from shared.tesla.counting_session import CountingSession
         from shared.tesla.vehicle_api import build_vehicle_api
+        from worker_service.services import usage
 
-        return build_vehicle_api(settings, tokens, store, clock, command_key)
+        # One session per client: requests.Session is not promised to be thread-safe across gunicorn threads.
+        counting = CountingSession(usage.counter(store, clock))
+        return build_vehicle_api(settings, tokens, store, clock, command_key, session=counting)
 
     def make_price_source() -> PriceSource:
         from shared.prices.factory import build_price_source
 
         return build_price_source(settings, clock)
 
-    return Services(
+    services = Services(
         settings=settings,
         clock=clock,
         store=store,
@@ -114,3 +118,15 @@ def build_services(
         price_source_factory=price_source_factory or make_price_source,
         owner_actions=OwnerActionBoard(store, clock),
     )
+    wire_owner_events(services)
+    return services
+
+
+def wire_owner_events(services: Services) -> None:
+    """Let the owner-action board and the token service raise their owner events (services/night_alerts.py)."""
+    from worker_service.services import night_alerts
+
+    services.owner_actions.on_new = lambda vin, error, during, session_id: night_alerts.owner_action(
+        services, vin, error, during, session_id
+    )
+    services.tokens.on_rejected = lambda token_id: night_alerts.reauthorisation(services, token_id)

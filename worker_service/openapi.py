@@ -80,6 +80,39 @@ SESSION_BODY = {
     "additionalProperties": True,
 }
 
+# The owner's status page (routes/status.py): one JSON view, one HTML view, a login link, two forms.
+STATUS = {
+    "type": "object",
+    "required": ["status", "now", "timezone", "vehicles", "needs", "sessions", "jobs", "tokens", "usage"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"]},
+        "vehicles": {"type": "array", "items": OBJECT},
+        "needs": {"type": "array", "items": NEED},
+        "sessions": OBJECT,
+        "jobs": {"type": "array", "items": OBJECT},
+        "tokens": OBJECT,
+        "owner_actions": {"type": "array", "items": OBJECT},
+        "events": {"type": "array", "items": OBJECT},
+        "usage": OBJECT,
+    },
+}
+# Exactly what the form handler accepts; the CSRF token is left untyped (scripts without a browser's
+# headers need none, so no value of it can be "invalid").
+NEED_FORM = {
+    "type": "object",
+    "required": ["target_soc", "departure_date", "departure_time"],
+    "properties": {
+        "csrf_token": {},
+        "target_soc": {"type": "string", "pattern": "^(5[0-9]|[6-9][0-9]|100)$"},
+        "departure_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+        "departure_time": {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}(:[0-9]{2})?$"},
+        "vin": {"type": "string", "pattern": "^[A-Z0-9]{17}$"},
+    },
+    "additionalProperties": False,
+}
+CANCEL_FORM = {"type": "object", "properties": {"csrf_token": {}}, "additionalProperties": False}
+SEE_OTHER = {"description": "Post/Redirect/Get: back to /, the outcome in a short-lived signed cookie"}
+
 
 def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -111,6 +144,52 @@ def _op(
     if public:
         operation["security"] = []
     return operation
+
+
+def _owner_errors() -> dict[str, Any]:
+    return {
+        "401": _json(ERROR, "No or malformed credentials"),
+        "403": _json(ERROR, "Credentials not allowed, or a form from another page (CSRF)"),
+        "503": _json(ERROR, "A dependency (store, secrets, scheduler) is unavailable"),
+    }
+
+
+def _page_op() -> dict[str, Any]:
+    html = {"description": "The status page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    return {"summary": "The owner's status page (HTML)", "responses": {"200": html, **_owner_errors()}}
+
+
+def _login_op() -> dict[str, Any]:
+    return {
+        "summary": "Local login link (shared-secret mode): sets the page's session cookie and redirects to /",
+        "parameters": [{"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "303": {"description": "Logged in: the session cookie is set"},
+            "400": _json(ERROR, "No token in the link"),
+            "404": _json(ERROR, "Not in shared-secret mode"),
+            **_owner_errors(),
+            "401": _json(ERROR, "No credentials, or the link's token is wrong"),
+        },
+    }
+
+
+def _form_op(summary: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        "303": SEE_OTHER,
+        "400": _json(ERROR, "Invalid form (answered to scripts; a browser gets the 303 with the message)"),
+        "413": _json(ERROR, "Body larger than 64 KiB"),
+        "415": _json(ERROR, "Not a form body"),
+        **_owner_errors(),
+    }
+    if not required:
+        responses["404"] = _json(ERROR, "Unknown need")
+        responses["409"] = _json(ERROR, "The session is being handled right now; try again")
+        responses["502"] = _json(ERROR, "Tesla unavailable: the limit is restored by the cleanup job")
+    return {
+        "summary": summary,
+        "requestBody": {"required": required, "content": {"application/x-www-form-urlencoded": {"schema": schema}}},
+        "responses": responses,
+    }
 
 
 # (flask rule, method) -> operation
@@ -230,6 +309,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         extra={"502": _json(ERROR, "Price source or Tesla unavailable"), "503": _json(ERROR, "Dependency unavailable")},
     ),
     ("/openapi.json", "get"): _op("This description", OBJECT),
+    ("/status", "get"): _op("Everything the owner's status page shows, as JSON; no Tesla call", STATUS),
+    ("/", "get"): _page_op(),
+    ("/login", "get"): _login_op(),
+    ("/owner/needs", "post"): _form_op("Add a special-charging need from the status page's form", NEED_FORM, True),
+    ("/owner/needs/<need_id>/cancel", "post"): _form_op("Cancel a need from the status page", CANCEL_FORM, False),
 }
 
 

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Protocol
 
 import requests
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from shared.clock import Clock
 from shared.http_json import json_object
@@ -97,6 +98,7 @@ class FleetClient:
         max_retries: int = 3,
         max_retry_after_s: float = 60,
         scopes: ScopeMemory | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._proxy_url = proxy_url.rstrip("/") if proxy_url else None
@@ -107,7 +109,9 @@ class FleetClient:
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._max_retry_after_s = max_retry_after_s
-        self._backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
+        self._backoff = wait_exponential(multiplier=1, max=30)
+        # Jitter keeps two workers from retrying in step; a seeded rng makes a simulated month repeatable.
+        self._rng = rng or random.Random()
         self._scopes = scopes
 
     @property
@@ -326,7 +330,7 @@ class FleetClient:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, TeslaRateLimited) and exc.retry_after is not None:
             return exc.retry_after
-        return float(self._backoff(state))
+        return float(self._backoff(state)) + self._rng.uniform(0, 1)
 
 
 def check_command_result(name: str, response: dict[str, Any]) -> dict[str, Any]:

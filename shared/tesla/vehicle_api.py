@@ -8,6 +8,7 @@ code is imported only here, never by the scout.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -118,6 +119,7 @@ def build_vehicle_api(
     command_key: CommandKeyCache,
     *,
     session: requests.Session | None = None,
+    rng: random.Random | None = None,
 ) -> TeslaVehicle:
     """The VehicleApi the worker's services use."""
     scopes = ScopeMemory(store, clock)
@@ -132,6 +134,7 @@ def build_vehicle_api(
             proxy_ca_cert=settings.tesla_proxy_ca_cert,
             session=session,
             scopes=scopes,
+            rng=rng,
         )
 
     fleet = fleet_at(account_base_url(settings, store, clock, lambda base: fleet_at(base).user_region()))

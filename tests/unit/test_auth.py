@@ -18,11 +18,16 @@ from shared.settings import load_settings
 from tests.support.id_tokens import TokenFactory, forged, strip_signature
 from worker_service.auth import (
     CERTS_REFETCH_MIN_INTERVAL_S,
+    EVERY_ROLE,
+    GCLOUD_CLIENT_ID,
     GoogleOidcAuth,
     SharedSecretAuth,
     bearer_token,
     build_authenticator,
 )
+from worker_service.auth import OWNER as OWNER_ROLE
+from worker_service.auth import SCHEDULER as SCHEDULER_ROLE
+from worker_service.auth import SCOUT as SCOUT_ROLE
 
 URL = "https://worker-abc-ew.a.run.app"
 SCOUT = "scout@proj.iam.gserviceaccount.com"
@@ -265,3 +270,70 @@ def test_the_settings_decide_cloud_run_trust_and_pins(
     assert on_cloud_run.authenticate(f"Bearer {stripped}").email == SCOUT
     with pytest.raises(Forbidden):
         on_cloud_run.authenticate(f"Bearer {wrong_id}")
+
+
+OWNER = "jan.kowalski@gmail.com"
+SCHEDULER = "scheduler@proj.iam.gserviceaccount.com"
+
+
+def with_roles(factory: TokenFactory, clock: ManualClock, *, on_cloud_run: bool = True) -> GoogleOidcAuth:
+    return GoogleOidcAuth(
+        URL,
+        (SCOUT, SCHEDULER),
+        clock,
+        certs_fetcher=factory.certs,
+        on_cloud_run=on_cloud_run,
+        scout_emails=(SCOUT,),
+        owner_emails=(OWNER,),
+    )
+
+
+def test_each_identity_gets_its_role(factory: TokenFactory, clock: ManualClock) -> None:
+    now = clock.now().timestamp()
+    auth = with_roles(factory, clock)
+
+    def roles_of(email: str, audience: str = URL) -> frozenset[str]:
+        token = strip_signature(factory.token(audience=audience, email=email, issued_at=now))
+        return auth.authenticate(None, f"Bearer {token}").roles
+
+    assert roles_of(SCOUT) == {SCOUT_ROLE}
+    assert roles_of(SCHEDULER, URL + "/run-cycle") == {SCHEDULER_ROLE}
+    assert roles_of(OWNER, GCLOUD_CLIENT_ID) == {OWNER_ROLE}
+    assert roles_of(OWNER.upper(), GCLOUD_CLIENT_ID) == {OWNER_ROLE}
+    assert roles_of(OWNER) == {OWNER_ROLE}  # an owner's token for our URL: still only the owner
+    # Before WORKER_SCOUT_INVOKERS existed every allowed account could call everything; it still can.
+    legacy = GoogleOidcAuth(URL, (SCOUT, SCHEDULER), clock, certs_fetcher=factory.certs, on_cloud_run=True)
+    scheduler = strip_signature(factory.token(audience=URL, email=SCHEDULER, issued_at=now))
+    assert legacy.authenticate(f"Bearer {scheduler}").roles == EVERY_ROLE
+
+
+@pytest.mark.parametrize(
+    ("email", "match"),
+    [
+        (SCOUT, "service account"),
+        (SCHEDULER, "service account"),
+        ("123456789012-compute@developer.gserviceaccount.com", "service account"),
+        ("proj@appspot.gserviceaccount.com", "service account"),
+        ("somebody@gmail.com", "not one of the worker's owners"),
+    ],
+)
+def test_gclouds_audience_is_only_for_owner_persons(
+    factory: TokenFactory, clock: ManualClock, email: str, match: str
+) -> None:
+    token = strip_signature(factory.token(audience=GCLOUD_CLIENT_ID, email=email, issued_at=clock.now().timestamp()))
+    with pytest.raises(Forbidden, match=match):
+        with_roles(factory, clock).authenticate(f"Bearer {token}")
+
+
+def test_an_owner_token_for_gclouds_audience_off_cloud_run_must_verify(
+    factory: TokenFactory, clock: ManualClock
+) -> None:
+    now = clock.now().timestamp()
+    signed = factory.token(audience=GCLOUD_CLIENT_ID, email=OWNER, issued_at=now)
+    auth = with_roles(factory, clock, on_cloud_run=False)
+    with pytest.raises(Unauthorized, match="only behind Cloud Run"):
+        auth.authenticate(f"Bearer {strip_signature(signed)}")
+    assert auth.authenticate(f"Bearer {signed}").roles == {OWNER_ROLE}
+    claims = {"iss": "https://accounts.google.com", "aud": GCLOUD_CLIENT_ID, "email": OWNER, "email_verified": True}
+    with pytest.raises(Unauthorized):
+        auth.authenticate(f"Bearer {forged({**claims, 'exp': now + 3600, 'iat': now})}")

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify
 
 from shared.errors import ValidationError
 from worker_service.http import json_body, services
+from worker_service.services import alerts, night_alerts
 from worker_service.services.charging_cycle import run_cycle
 
 bp = Blueprint("cycle", __name__)
@@ -51,4 +52,13 @@ def scout_trigger() -> Any:
 def run_cycle_now() -> Any:
     """The nightly failsafe: the same cycle, allowed to wake the car once."""
     json_body(required=False)
-    return jsonify(run_cycle(services(), trigger=None, may_wake=True))
+    s = services()
+    failure = alerts.on_failure(
+        s,
+        alerts.FAILSAFE_FAILED,
+        key=alerts.local_day(s),
+        message="The 00:00 failsafe charging cycle failed",
+        remedy=night_alerts.FAILSAFE_REMEDY,
+    )
+    with failure:
+        return jsonify(run_cycle(s, trigger=None, may_wake=True))

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify
 
 from shared.errors import ValidationError
 from worker_service.http import json_body, services
+from worker_service.roles import audit
 from worker_service.services import vehicle_readings
 from worker_service.services.needs import MAX_AHEAD
 from worker_service.services.planning import PlanRequest, parse_plan_request, plan_charging
@@ -53,4 +54,5 @@ def plan_preview() -> Any:
         departure=request.departure,
         now=request.now,
     )
+    audit(f"owner previewed a plan: {request.target_soc} % by {request.departure.isoformat()}")
     return jsonify({"plan": plan.to_dict()})

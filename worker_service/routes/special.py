@@ -7,7 +7,8 @@ from typing import Any
 from flask import Blueprint, jsonify
 
 from worker_service.http import check_need_id, check_session_id, json_body, services, session_id_from
-from worker_service.services import needs, special_charging, special_steps
+from worker_service.roles import audit
+from worker_service.services import alerts, needs, night_alerts, special_charging, special_steps
 from worker_service.services.session_store import SESSIONS, get_session
 
 bp = Blueprint("special", __name__)
@@ -16,6 +17,10 @@ bp = Blueprint("special", __name__)
 @bp.post("/special-charging-needs")
 def create_need() -> Any:
     need = needs.create_need(services(), json_body())
+    audit(
+        f"owner registered need {need['need_id']}: {need['target_soc']} % by {need['departure']}",
+        need_id=need["need_id"],
+    )
     return jsonify({"status": "success", "need": need}), 201
 
 
@@ -26,7 +31,9 @@ def list_needs() -> Any:
 
 @bp.delete("/special-charging-needs/<need_id>")
 def cancel_need(need_id: str) -> Any:
-    return jsonify(needs.cancel_need(services(), check_need_id(need_id)))
+    answer = needs.cancel_need(services(), check_need_id(need_id))
+    audit(f"owner cancelled need {need_id}", need_id=need_id, session_id=answer["need"].get("session_id"))
+    return jsonify(answer)
 
 
 @bp.get("/special-charging-sessions")
@@ -43,7 +50,17 @@ def show_session(session_id: str) -> Any:
 @bp.post("/daily-special-charging-check")
 def daily_check() -> Any:
     json_body(required=False)
-    return jsonify(special_charging.daily_check(services()))
+    s = services()
+    audit("owner ran the daily special-charging check")
+    failure = alerts.on_failure(
+        s,
+        alerts.DAILY_CHECK_FAILED,
+        key=alerts.local_day(s),
+        message="The daily special-charging check failed",
+        remedy=night_alerts.DAILY_CHECK_REMEDY,
+    )
+    with failure:
+        return jsonify(special_charging.daily_check(s))
 
 
 @bp.post("/send-special-schedule")

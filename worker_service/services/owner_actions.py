@@ -11,6 +11,7 @@ from the store whenever a service runs, and updated as failures appear and clear
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from shared.clock import Clock
@@ -21,6 +22,8 @@ from shared.tesla.fleet_status import COLLECTION as FLEET_STATUS
 
 log = get_logger("WORKER")
 COLLECTION = "owner_actions"
+# Told about each owner action the first time it is recorded: (vin, error, during, session_id).
+NewActionHook = Callable[[str, OwnerActionRequired, str, str | None], None]
 
 
 class OwnerActionBoard:
@@ -32,9 +35,13 @@ class OwnerActionBoard:
         self._lock = threading.Lock()
         self._open: dict[str, dict[str, Any]] = {}
         self._vehicles: dict[str, dict[str, Any]] = {}
+        # Wired by the container to raise the owner_action_required event (services/night_alerts.py).
+        self.on_new: NewActionHook | None = None
 
-    def record(self, vin: str, error: OwnerActionRequired, *, during: str) -> dict[str, Any]:
-        """Keep the failure; log it at ERROR only the first time it is seen."""
+    def record(
+        self, vin: str, error: OwnerActionRequired, *, during: str, session_id: str | None = None
+    ) -> dict[str, Any]:
+        """Keep the failure; log it at ERROR and tell the owner only the first time it is seen."""
         now = self._clock.now().isoformat()
         doc_id = f"{vin}-{error.code}"
         new: list[bool] = []
@@ -60,6 +67,8 @@ class OwnerActionBoard:
         fields = {"vin": vin, "error": error.code, "during": during, "remedy": error.remedy}
         if new and new[0]:
             log.error(f"{error.message} — the owner must act: {error.remedy}", fields=fields)
+            if self.on_new is not None:
+                self.on_new(vin, error, during, session_id)
         else:
             log.info(f"still waiting for the owner: {error.code}", fields=fields)
         return doc

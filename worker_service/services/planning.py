@@ -13,6 +13,7 @@ from typing import Any
 
 from shared.domain.iso_time import parse_aware
 from shared.domain.planner import Plan, plan_cheapest_charging
+from shared.domain.targets import check_target_soc
 from shared.errors import ValidationError
 from shared.log import get_logger
 from shared.ports import PriceSource
@@ -20,8 +21,6 @@ from shared.prices.owner_price_source import OwnerPriceSource
 from shared.settings import Settings
 
 log = get_logger("PLANNER")
-
-MIN_TARGET_SOC, MAX_TARGET_SOC = 50, 100
 
 
 @dataclass(frozen=True)
@@ -32,17 +31,6 @@ class PlanRequest:
     departure: datetime
     now: datetime
     current_soc: float | None = None
-
-
-def check_target_soc(target: Any) -> int:
-    """A whole percentage from 50 to 100 (the contract's range for a target)."""
-    if target is None:
-        raise ValidationError("target_soc is required: a whole percentage from 50 to 100")
-    if isinstance(target, bool) or not isinstance(target, int):
-        raise ValidationError("target_soc must be a whole number from 50 to 100")
-    if not MIN_TARGET_SOC <= target <= MAX_TARGET_SOC:
-        raise ValidationError(f"target_soc must be between {MIN_TARGET_SOC} and {MAX_TARGET_SOC}, got {target}")
-    return target
 
 
 def parse_plan_request(payload: Any, now: datetime) -> PlanRequest:

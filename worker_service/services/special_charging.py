@@ -15,7 +15,7 @@ from shared.domain import session as S
 from shared.errors import UpstreamError
 from shared.log import get_logger
 from shared.ports import HttpJob
-from worker_service.services import vehicle_readings
+from worker_service.services import alerts, night_alerts, usage, vehicle_readings
 from worker_service.services.needs import DONE, MISSED, PENDING, PLANNED
 from worker_service.services.session_store import NEEDS, SESSIONS
 from worker_service.services.special_steps import cleanup_single_session, send_special_schedule
@@ -46,8 +46,11 @@ def daily_check(s: Services) -> dict[str, Any]:
             created.append(_summary(session))
     for session in s.store.list(SESSIONS, {"status": S.SCHEDULED}):
         ensure_jobs(s, session, now)
+    # From the readings already stored: waking the car to ask would cost more than the reminder is worth.
+    reminded = night_alerts.plug_in_reminders(s)
+    alerts.prune(s.store, now)
     log.info(f"daily check: {len(created)} session(s) created, {swept['jobs_deleted']} job(s) swept")
-    return {"status": "success", "sessions": created, "swept": swept}
+    return {"status": "success", "sessions": created, "swept": swept, "reminders": reminded}
 
 
 def plan_need(s: Services, need: dict[str, Any], now: datetime) -> S.Session | None:
@@ -140,6 +143,7 @@ def _create_job(s: Services, name: str, path: str, session_id: str, at: datetime
         oidc_audience=base,
     )
     if s.scheduler.create(job):
+        usage.count(s.store, s.clock, "jobs_created")
         log.info(
             f"{session_id}: job {name} created for {at.astimezone(s.settings.timezone).isoformat()}",
             fields={"session_id": session_id, "job": name, "cron": schedule},

@@ -13,10 +13,12 @@ import hashlib
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from shared.domain import geofence
 from shared.domain import session as S
 from shared.errors import Conflict, UpstreamError
 from shared.log import get_logger
 from shared.tesla.errors import OwnerActionRequired
+from worker_service.services import night_alerts
 from worker_service.services.session_store import change_session, get_session
 from worker_service.services.vehicle_readings import CYCLE_STATE
 
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 log = get_logger("SPECIAL")
 MAX_SEND_ATTEMPTS = 4  # the first delivery and Cloud Scheduler's three retries
 SEND_COMMANDS = ("set_charge_limit", "add_charge_schedule", "remove_charge_schedule")
+# Send failures that say the car itself is not cooperating (rather than Tesla's servers): worth a word
+# to the owner at once, while the retries run.
+CAR_SIDE_FAILURES = ("vehicle_unavailable", "tesla_command_failed", "signed_command_fault")
 
 
 def schedule_id_for(session_id: str) -> int:
@@ -155,7 +160,10 @@ def _send_steps(s: Services, run: SessionRun) -> None:
     ensure_awake(s, vin)
     run.note("car awake")
     vehicle = s.vehicle()
-    charge_state = vehicle.vehicle_data(vin).get("charge_state") or {}
+    data = vehicle.vehicle_data(vin)
+    charge_state = data.get("charge_state") or {}
+    # Read anyway, no extra call: the limit and schedule still go out, so plugging in later still works.
+    _warn_if_need_at_risk(s, run.session, data, charge_state)
     if run.session.get("original_charge_limit") is None:
         original = charge_state.get("charge_limit_soc")
         if not isinstance(original, int | float):
@@ -180,6 +188,30 @@ def _send_steps(s: Services, run: SessionRun) -> None:
     run.note("charge schedule sent; session active", status=S.ACTIVE, last_error=None)
 
 
+def _warn_if_need_at_risk(s: Services, session: S.Session, data: dict[str, Any], charge_state: dict[str, Any]) -> None:
+    """Tell the owner when the car, as read at send time, cannot charge tonight: away, or not plugged in."""
+    distance = _distance_from_home(s, data)
+    radius = geofence.radius_m(s.settings.home_radius_meters, s.settings.home_radius_degrees)
+    if distance is not None and not geofence.is_home(distance, radius):
+        log.warning(
+            f"{session['session_id']}: the car is away from home at send time",
+            fields={"session_id": session["session_id"], "distance_m": round(distance)},
+        )
+        night_alerts.away_from_home(s, session, distance)
+    elif charge_state.get("charging_state") == night_alerts.UNPLUGGED:
+        night_alerts.not_plugged_in(s, session)
+
+
+def _distance_from_home(s: Services, data: dict[str, Any]) -> float | None:
+    """Metres from home when the reading has a position (it needs the vehicle_location scope)."""
+    drive = data.get("drive_state") or {}
+    lat, lon = drive.get("latitude"), drive.get("longitude")
+    home_lat, home_lon = s.settings.home_latitude, s.settings.home_longitude
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float) or home_lat is None or home_lon is None:
+        return None
+    return geofence.distance_m(float(lat), float(lon), home_lat, home_lon)
+
+
 def _remove_everyday_schedule(s: Services, run: SessionRun, vin: str) -> None:
     """With the limit raised, the everyday cycle's window would charge too, maybe at a dearer hour."""
     everyday = s.store.get(CYCLE_STATE, vin) or {}
@@ -200,7 +232,7 @@ def schedule_payloads_for(s: Services, session: S.Session, schedule_id: int) -> 
 
 def _send_needs_owner(s: Services, run: SessionRun, error: OwnerActionRequired) -> tuple[dict[str, Any], int]:
     """A failure only the owner can fix: FAILED at once with the code and remedy; retrying would not help."""
-    s.owner_actions.record(run.session["vin"], error, during=f"send {run.session_id}")
+    s.owner_actions.record(run.session["vin"], error, during=f"send {run.session_id}", session_id=run.session_id)
     run.note(
         f"send failed: {error.code}; the owner must act",
         status=S.FAILED,
@@ -208,6 +240,7 @@ def _send_needs_owner(s: Services, run: SessionRun, error: OwnerActionRequired) 
         error_code=error.code,
         remedy=error.remedy,
     )
+    night_alerts.session_failed(s, run.session, f"{error.code}: {error.message}", error.remedy)
     delete_job_quietly(s, run.session.get("send_job_name"))
     if not S.limit_unrestored(run.session):
         delete_job_quietly(s, run.session.get("cleanup_job_name"))
@@ -226,6 +259,7 @@ def _send_failed(s: Services, run: SessionRun, error: UpstreamError) -> tuple[di
     message = f"{error.code}: {error.message}"
     if attempts >= MAX_SEND_ATTEMPTS:
         run.note(f"send failed for good after {attempts} attempts", status=S.FAILED, error=message)
+        night_alerts.session_failed(s, run.session, f"sending failed {attempts} times ({message})")
         delete_job_quietly(s, run.session.get("send_job_name"))
         if not S.limit_unrestored(run.session):
             delete_job_quietly(s, run.session.get("cleanup_job_name"))
@@ -238,6 +272,8 @@ def _send_failed(s: Services, run: SessionRun, error: UpstreamError) -> tuple[di
             "message": message,
         }, 200
     run.note(f"send attempt {attempts} failed; Cloud Scheduler retries", error=message)
+    if error.code in CAR_SIDE_FAILURES:
+        night_alerts.send_attempt_failed(s, run.session, error.code, error.message, attempts, MAX_SEND_ATTEMPTS)
     return {
         "status": "error",
         "error": error.code,
@@ -263,7 +299,7 @@ def cleanup_single_session(s: Services, session_id: str) -> tuple[dict[str, Any]
     except UpstreamError as error:
         if isinstance(error, OwnerActionRequired):
             # Retried all the same: the limit must come back as soon as the owner has acted.
-            s.owner_actions.record(run.session["vin"], error, during=f"cleanup {session_id}")
+            s.owner_actions.record(run.session["vin"], error, during=f"cleanup {session_id}", session_id=session_id)
         run.note(
             "cleanup failed; it will be retried",
             error=f"{error.code}: {error.message}",
@@ -307,7 +343,11 @@ def restore_session(s: Services, run: SessionRun, *, final_status: str | None = 
                     vehicle.remove_charge_schedule(vin, int(schedule_id))
             run.note("our charge schedule removed", schedule_removed=True)
     status = final_status or _closing_status(run.session)
+    before = run.session.get("status")
     run.note(f"session closed as {status}", status=status)
+    if status == S.FAILED and before == S.SCHEDULED:
+        # Closed without its schedule ever reaching the car (the send job never got through).
+        night_alerts.session_failed(s, run.session, "the charge schedule never reached the car before the window ended")
 
 
 def _closing_status(session: S.Session) -> str:

@@ -82,6 +82,8 @@ class TokenService:
         self._bootstrap = bootstrap_refresh_token
         self._local = threading.Lock()
         self._health: dict[str, Any] = {"state": "ok"}
+        # Wired by the container to raise the reauthorisation_required event; given the dead token's fingerprint.
+        self.on_rejected: Callable[[str], None] | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -284,6 +286,8 @@ class TokenService:
                 "since": self._clock.now().isoformat(),
             },
         )
+        if self.on_rejected is not None:
+            self.on_rejected(fingerprint(record.refresh_token))
 
 
 def _parse(value: Any) -> datetime:
