@@ -71,6 +71,7 @@ TRIGGER = {
         "at_home": {"type": ["boolean", "null"]},
         "distance_m": {"type": ["number", "null"]},
         "charge_state": {"type": ["object", "null"]},
+        "charge_schedules": {"type": ["array", "null"], "maxItems": 50, "items": {"type": "object"}},
     },
 }
 SESSION_BODY = {

@@ -18,6 +18,20 @@ log = get_logger("SCOUT")
 
 SCOUT_STATE = "scout_state"
 SESSIONS = "special_charging_sessions"
+# What the worker needs of the car's charge schedules to send only what changed (no extra call).
+SCHEDULE_FIELDS = (
+    "id",
+    "days_of_week",
+    "enabled",
+    "start_enabled",
+    "start_time",
+    "end_enabled",
+    "end_time",
+    "one_time",
+    "latitude",
+    "longitude",
+)
+MAX_SCHEDULES = 20
 CHARGE_FIELDS = (
     "battery_level",
     "charge_limit_soc",
@@ -51,7 +65,8 @@ def scout_vehicle(deps: ScoutDeps, vin: str) -> dict[str, Any]:
     stored = deps.store.get(SCOUT_STATE, vin)
     previous = ScoutState.from_doc(stored) if stored else None
     vehicle_state = deps.vehicle.vehicle_state(vin)
-    seen, charge_state = _observe(deps, vin, previous, vehicle_state, now)
+    seen, data = _observe(deps, vin, previous, vehicle_state, now)
+    charge_state = (data or {}).get("charge_state")
     decision = decide(previous, seen)
     result: dict[str, Any] = {
         "status": "success",
@@ -67,7 +82,8 @@ def scout_vehicle(deps: ScoutDeps, vin: str) -> dict[str, Any]:
         result["reason"] = "blocked_by_special_charging"
     elif decision.trigger:
         try:
-            answer = deps.worker.post("/scout-trigger", _trigger_body(vin, decision.reason, seen, charge_state, now))
+            body = _trigger_body(vin, decision.reason, seen, charge_state, now, _schedules(data))
+            answer = deps.worker.post("/scout-trigger", body)
         except WorkerUnavailable as error:
             log.warning(f"worker not reached for {decision.reason}; the next tick retries", fields={"vin": vin})
             result["error"] = error.code
@@ -101,15 +117,27 @@ def _observe(
     lat, lon = position.get("latitude"), position.get("longitude")
     settings = deps.settings
     if lat is None or lon is None or settings.home_latitude is None or settings.home_longitude is None:
-        return Observation(vehicle_state, None, None, data_read=True), data.get("charge_state")
+        return Observation(vehicle_state, None, None, data_read=True), data
     distance = geofence.distance_m(float(lat), float(lon), settings.home_latitude, settings.home_longitude)
     radius = geofence.radius_m(settings.home_radius_meters, settings.home_radius_degrees)
     home = geofence.is_home(distance, radius)
-    return Observation(vehicle_state, home, round(distance, 1), data_read=True), data.get("charge_state")
+    return Observation(vehicle_state, home, round(distance, 1), data_read=True), data
+
+
+def _schedules(data: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The car's charge schedules from the vehicle_data answer, when they were read."""
+    block = (data or {}).get("charge_schedule_data")
+    schedules = block.get("charge_schedules") if isinstance(block, dict) else None
+    return [x for x in schedules if isinstance(x, dict)] if isinstance(schedules, list) else None
 
 
 def _trigger_body(
-    vin: str, reason: str, seen: Observation, charge_state: dict[str, Any] | None, now: Any
+    vin: str,
+    reason: str,
+    seen: Observation,
+    charge_state: dict[str, Any] | None,
+    now: Any,
+    schedules: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What the worker needs to run the cycle without paying for its own vehicle_data call."""
     body: dict[str, Any] = {
@@ -122,6 +150,8 @@ def _trigger_body(
     }
     if charge_state:
         body["charge_state"] = {k: charge_state[k] for k in CHARGE_FIELDS if k in charge_state}
+    if schedules is not None:
+        body["charge_schedules"] = [{k: s[k] for k in SCHEDULE_FIELDS if k in s} for s in schedules[:MAX_SCHEDULES]]
     return body
 
 

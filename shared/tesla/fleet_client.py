@@ -45,9 +45,10 @@ from shared.tesla.scopes import LOCATION_SCOPE, ScopeMemory, scope_remedy, token
 log = get_logger("TESLA")
 
 # Since firmware 2023.38 the position needs `location_data`; Tesla documents the literal semicolon.
-VEHICLE_DATA_QUERY = "endpoints=location_data;charge_state"
+# charge_schedule_data comes in the same billed call: what the car holds tells the worker what to send.
+VEHICLE_DATA_QUERY = "endpoints=location_data;charge_state;charge_schedule_data"
 # Without the vehicle_location scope Tesla refuses the whole call when location_data is asked for.
-VEHICLE_DATA_QUERY_NO_LOCATION = "endpoints=charge_state"
+VEHICLE_DATA_QUERY_NO_LOCATION = "endpoints=charge_state;charge_schedule_data"
 # A command answered `result: false` for one of these reasons already has the wanted effect.
 ALREADY_DONE_REASONS = frozenset({"already_set"})
 # Reasons that mean "done" only for the command named (stopping a car that is not charging).

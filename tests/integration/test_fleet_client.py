@@ -321,7 +321,7 @@ def test_vehicle_data_asks_for_location_with_a_literal_semicolon(client: FleetCl
     data = client.vehicle_data(VIN)
     assert (data["drive_state"]["latitude"], data["drive_state"]["longitude"]) == HOME
     [record] = [r for r in sim.requests() if r.path == DATA_PATH]
-    assert record.query == "endpoints=location_data;charge_state"
+    assert record.query == "endpoints=location_data;charge_state;charge_schedule_data"
 
 
 def test_logs_carry_path_status_and_attempt_but_never_tokens_or_coordinates(

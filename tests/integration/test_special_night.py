@@ -58,7 +58,9 @@ def test_a_need_becomes_a_session_whose_jobs_fire_and_leave_nothing_behind(make_
     assert done["status"] == "COMPLETED"
     assert done["original_charge_limit"] == 80 and car["charge_limit"] == 80  # the old limit is back
     assert car["battery_level"] >= 90  # the need was met by departure
-    assert done["schedule_id"] not in schedule_ids(system)  # our schedule removed
+    # the session's windows are gone: the car holds the everyday home schedule it held before, recurring
+    assert schedule_ids(system) == [p["id"] for p in done["home_schedule_before"]]
+    assert all(not s["one_time"] for s in system.sim.snapshot(system.vin)["schedules"])
     assert jobs(system) == []  # both jobs deleted themselves
     assert [(f.name.split("-")[1], f.status) for f in system.fired] == [("send", 200), ("cleanup", 200)]
     events = [h["event"] for h in done["history"]]
@@ -112,8 +114,9 @@ def test_duplicate_and_concurrent_deliveries_send_one_set_of_commands(make_syste
     assert all(status == 200 or (status == 503 and body["in_progress"]) for status, body in answers)
     again = system.call_worker("POST", "/send-special-schedule", {"session_id": "special_1_20261124_0600"})
     assert again[0] == 200 and again[1]["already_done"] is True
-    # one set_charge_limit, one add_charge_schedule, one remove_charge_schedule of the everyday schedule
-    assert system.sim.counters()["commands"] - before == 3
+    # one set_charge_limit and one add_charge_schedule: the session's window replaces the everyday one
+    # in the same home-schedule slot (no separate remove)
+    assert system.sim.counters()["commands"] - before == 2
     assert session(system)["status"] == "ACTIVE"
 
 
@@ -154,7 +157,7 @@ def test_cancelling_an_active_session_restores_the_limit(make_system: Callable[.
     cancelled = session(system)
     assert cancelled["status"] == "CANCELLED" and cancelled["limit_restored"] is True
     assert system.sim.snapshot(system.vin)["charge_limit"] == 80
-    assert cancelled["schedule_id"] not in schedule_ids(system)
+    assert schedule_ids(system) == [p["id"] for p in cancelled["home_schedule_before"]]  # the everyday one is back
     assert jobs(system) == []
     assert system.call_worker("DELETE", "/special-charging-needs/need_1")[0] == 200  # twice is fine
 
@@ -224,10 +227,16 @@ def test_the_everyday_schedule_makes_way_for_the_session_and_comes_back_after(
     system.advance(timedelta(hours=5))  # 23:00 daily check, then the send
     system.call_worker("POST", "/daily-special-charging-check")
     system.advance(timedelta(hours=2))
-    assert session(system)["status"] == "ACTIVE"
-    assert everyday not in schedule_ids(system)  # only the session's window charges tonight
+    active = session(system)
+    assert active["status"] == "ACTIVE"
+    on_car = system.sim.snapshot(system.vin)["schedules"]
+    session_minutes = [p["start_time"] for p in active["home_schedule_before"]]
+    # only the session's window charges tonight: the everyday slot holds the session's window now
+    assert [s["id"] for s in on_car] == [everyday] and [s["start_time"] for s in on_car] != session_minutes
     system.advance(timedelta(hours=6))
-    assert session(system)["status"] == "COMPLETED"
+    done = session(system)
+    assert done["status"] == "COMPLETED"
+    assert [s["start_time"] for s in system.sim.snapshot(system.vin)["schedules"]] == session_minutes  # back
     status, body = system.call_worker("POST", "/run-cycle", {})
-    # the cycle plans afresh (its old schedule is forgotten); at 90 % of an 80 % limit there is nothing to do
+    # at 90 % of an 80 % limit there is nothing to do
     assert status == 200 and body["reason"] == "already_at_limit"

@@ -27,7 +27,7 @@ from tests.reliability.special_world import (
     session,
 )
 from tests.support.worker_app import FakeWorld, fake_world, routes
-from worker_service.services.special_steps import schedule_id_for
+from worker_service.services import home_schedule
 
 DOWN = StoreUnavailable("Firestore unavailable (DeadlineExceeded)")
 MAX_DELIVERIES = 4  # the first delivery and Cloud Scheduler's three retries
@@ -143,7 +143,7 @@ def test_a_store_failure_at_any_step_of_the_send_is_finished_by_the_retry(tmp_pa
         done = session(world)
         assert done["status"] == "ACTIVE", fail_at
         assert done["original_charge_limit"] == 80, fail_at  # never the limit we set ourselves
-        assert car(world).charge_limit == 90 and set(car(world).schedules) == {schedule_id_for(SESSION_ID)}
+        assert car(world).charge_limit == 90 and set(car(world).schedules) == {home_schedule.base_id(car(world).vin)}
 
 
 def test_a_store_failure_at_any_step_of_the_cleanup_is_finished_by_the_retry(tmp_path: Path) -> None:

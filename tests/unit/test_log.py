@@ -13,7 +13,8 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXNpZ25hdHVy
 
 def capture() -> io.StringIO:
     stream = io.StringIO()
-    configure_logging(stream=stream)
+    # The level too: tests that ran before may have left the root logger quieter than INFO.
+    configure_logging(level=logging.INFO, stream=stream)
     return stream
 
 

@@ -23,8 +23,10 @@ TRIGGER_FIELDS: dict[str, tuple[type, ...]] = {
     "at_home": (bool,),
     "distance_m": (int, float),
     "charge_state": (dict,),
+    "charge_schedules": (list,),
 }
 MAX_TEXT = 200
+MAX_SCHEDULES = 50
 
 
 def check_trigger(body: dict[str, Any]) -> dict[str, Any]:
@@ -38,6 +40,11 @@ def check_trigger(body: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError(f"{name} has the wrong type or is too long")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValidationError(f"{name} must be a finite number")
+    schedules = body.get("charge_schedules")
+    if isinstance(schedules, list) and (
+        len(schedules) > MAX_SCHEDULES or not all(isinstance(x, dict) for x in schedules)
+    ):
+        raise ValidationError(f"charge_schedules must be a list of at most {MAX_SCHEDULES} schedule objects")
     return body
 
 

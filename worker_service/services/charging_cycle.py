@@ -8,7 +8,6 @@ plan has not changed (commands are billed).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +16,7 @@ from shared.errors import UpstreamError
 from shared.log import get_logger
 from shared.tesla.errors import MissingScope, OwnerActionRequired, VehicleAsleep
 from shared.tesla.scopes import LOCATION_SCOPE, scope_remedy
-from worker_service.services import vehicle_readings
-from worker_service.services.schedules import schedule_payloads_from_plan
+from worker_service.services import home_schedule, vehicle_readings
 from worker_service.services.session_store import active_sessions
 
 if TYPE_CHECKING:
@@ -47,8 +45,8 @@ def _is_online(s: Services, vin: str) -> bool:
 
 
 def cycle_schedule_id(vin: str) -> int:
-    """The one schedule id the normal cycle uses per car (distinct from session ids)."""
-    return 10_000 + int(hashlib.sha256(f"cycle:{vin}".encode()).hexdigest()[:6], 16) % 90_000
+    """The first id of the car's home schedule (the everyday cycle's first window)."""
+    return home_schedule.base_id(vin)
 
 
 def next_ready_by(s: Services, now: datetime) -> datetime:
@@ -116,7 +114,7 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
         return _skip(vin, "schedule_current", charging_end=previous["plan"].get("charging_end"))
     if trigger is None and _remembered_home(s, vin) is False and not _is_online(s, vin):
         return _skip(vin, "not_at_home")  # asleep away from home: waking it would change nothing
-    at_home, reading = _home_and_reading(s, vin, trigger, may_wake, now)
+    at_home, reading, on_car = _home_and_reading(s, vin, trigger, may_wake, now)
     if at_home is False:
         return _skip(vin, "not_at_home")
     if reading is None:
@@ -145,7 +143,10 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
     ).to_dict()
     if not plan.get("windows"):
         return _skip(vin, "no_charging_window", plan=plan)
-    if previous.get("windows") == plan["windows"]:
+    wanted, diff = home_schedule.changes(s, vin, home_schedule.windows_of(plan), on_car)
+    if diff.changes == 0:
+        # The car already holds this plan (read back, or as we last sent it): no command, no wake.
+        _remember_plan(s, vin, plan, wanted, now)
         return {
             "status": "success",
             "vin": vin,
@@ -154,13 +155,11 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
             "plan": plan,
             "reason": "schedule_unchanged",
         }
-    sent_ids = _send(s, vin, plan, previous, may_wake)
+    _ensure_online(s, vin, may_wake)
+    home_schedule.put_on_car(s, vin, wanted, diff, purpose="everyday")
     s.owner_actions.clear(vin, *COMMAND_CODES)
-    s.store.set(
-        CYCLE_STATE,
-        vin,
-        {"windows": plan["windows"], "schedule_ids": sent_ids, "sent_at": now.isoformat(), "plan": plan},
-    )
+    _remember_plan(s, vin, plan, wanted, now)
+    sent_ids = [int(p["id"]) for p in wanted]
     log.info(
         f"schedule sent: {plan['charging_start']} – {plan['charging_end']}, "
         f"est. {plan['estimated_cost']} {plan['currency']}",
@@ -182,28 +181,45 @@ def _no_location_scope() -> MissingScope:
 
 def _home_and_reading(
     s: Services, vin: str, trigger: dict[str, Any] | None, may_wake: bool, now: datetime
-) -> tuple[bool | None, vehicle_readings.ChargeReading | None]:
-    """Where the car is and its charge state, from the scout's trigger when it has them (no extra call)."""
+) -> tuple[bool | None, vehicle_readings.ChargeReading | None, list[dict[str, Any]] | None]:
+    """Where the car is, its charge state and (when read) its schedules; the scout's trigger first (no call)."""
     charge_state = (trigger or {}).get("charge_state")
     if isinstance(charge_state, dict) and isinstance(trigger, dict) and isinstance(trigger.get("at_home"), bool):
         reading = vehicle_readings.reading_from_charge_state(charge_state, now)
         if reading is not None:
             vehicle_readings.remember(s.store, vin, reading)
-            return trigger["at_home"], reading
+            on_car = trigger.get("charge_schedules")
+            return trigger["at_home"], reading, on_car if isinstance(on_car, list) else None
     vehicle = s.vehicle()
     if vehicle.vehicle_state(vin) != "online":
         if not may_wake:
-            return _remembered_home(s, vin), None
+            return _remembered_home(s, vin), None, None
+        kept = _kept_reading(s, vin, now)
+        if kept is not None:
+            # The sleeping car still holds its last reading: plan with it, and wake only if the
+            # home schedule must change (a wake costs $1 per 50, FACTS).
+            return True, kept, None
         if not vehicle.wake_up(vin):
             raise UpstreamError("The car did not wake up in time", code="vehicle_unavailable")
     try:
         data = vehicle.vehicle_data(vin)
     except VehicleAsleep:
-        return _remembered_home(s, vin), None
+        return _remembered_home(s, vin), None, None
     reading = vehicle_readings.reading_from_charge_state(data.get("charge_state") or {}, now)
     if reading is not None:
         vehicle_readings.remember(s.store, vin, reading)
-    return _at_home(s, data) if _has_position(data) else _remembered_home(s, vin), reading
+    at_home = _at_home(s, data) if _has_position(data) else _remembered_home(s, vin)
+    return at_home, reading, home_schedule.schedules_on_car(data)
+
+
+def _kept_reading(s: Services, vin: str, now: datetime) -> vehicle_readings.ChargeReading | None:
+    """The stored reading of a car asleep at home since, when nothing of ours has charged it meanwhile."""
+    if _remembered_home(s, vin) is not True:
+        return None
+    older = vehicle_readings.recent_reading(s.store, vin, now, max_age=vehicle_readings.ASLEEP_VALID_FOR)
+    if older is None or vehicle_readings.charged_since(s.store, vin, older.read_at, now):
+        return None
+    return older
 
 
 def _has_position(data: dict[str, Any]) -> bool:
@@ -228,15 +244,18 @@ def _remembered_home(s: Services, vin: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def _send(s: Services, vin: str, plan: dict[str, Any], previous: dict[str, Any], may_wake: bool) -> list[int]:
+def _ensure_online(s: Services, vin: str, may_wake: bool) -> None:
     vehicle = s.vehicle()
     if vehicle.vehicle_state(vin) != "online" and (not may_wake or not vehicle.wake_up(vin)):
         raise UpstreamError("The car is asleep; the schedule could not be sent", code="vehicle_unavailable")
-    payloads = schedule_payloads_from_plan(s.settings, plan, cycle_schedule_id(vin))
-    for payload in payloads:
-        vehicle.add_charge_schedule(vin, payload)  # same id: replaces our previous schedule
-    sent = [int(p["id"]) for p in payloads]
-    for old_id in previous.get("schedule_ids") or []:
-        if old_id not in sent:
-            vehicle.remove_charge_schedule(vin, int(old_id))
-    return sent
+
+
+def _remember_plan(s: Services, vin: str, plan: dict[str, Any], wanted: list[dict[str, Any]], now: datetime) -> None:
+    def write(current: dict[str, Any] | None) -> dict[str, Any]:
+        doc = dict(current or {})
+        doc.update(
+            windows=plan["windows"], schedule_ids=[int(p["id"]) for p in wanted], sent_at=now.isoformat(), plan=plan
+        )
+        return doc
+
+    s.store.update(CYCLE_STATE, vin, write)

@@ -18,9 +18,8 @@ from shared.domain import session as S
 from shared.errors import Conflict, UpstreamError
 from shared.log import get_logger
 from shared.tesla.errors import OwnerActionRequired
-from worker_service.services import night_alerts
+from worker_service.services import home_schedule, night_alerts
 from worker_service.services.session_store import change_session, get_session
-from worker_service.services.vehicle_readings import CYCLE_STATE
 
 if TYPE_CHECKING:
     from worker_service.container import Services
@@ -174,17 +173,21 @@ def _send_steps(s: Services, run: SessionRun) -> None:
     run.note(f"setting charge limit {target} %", limit_changed=True)
     vehicle.set_charge_limit(vin, target)
     run.note(f"charge limit set to {target} %")
-    schedule_id = run.session.get("schedule_id") or schedule_id_for(run.session_id)
-    payloads = schedule_payloads_for(s, run.session, schedule_id)
+    # The session's windows take the home schedule's place for its night (the everyday windows would
+    # charge to the raised limit too, maybe at a dearer hour); cleanup puts the everyday plan back.
+    everyday = run.session.get("home_schedule_before")
+    if everyday is None:
+        everyday = home_schedule.expected(s, vin)
+    windows = home_schedule.windows_of(run.session.get("plan") or {})
+    wanted, diff = home_schedule.changes(s, vin, windows, home_schedule.schedules_on_car(data))
     run.note(
-        f"sending {len(payloads)} charge schedule(s)",
+        f"sending {diff.changes} home schedule change(s) for this session",
         schedule_added=True,
-        schedule_id=schedule_id,
-        schedule_ids=[p["id"] for p in payloads],
+        schedule_id=wanted[0]["id"] if wanted else None,
+        schedule_ids=[p["id"] for p in wanted],
+        home_schedule_before=everyday,
     )
-    for payload in payloads:
-        vehicle.add_charge_schedule(vin, payload)
-    _remove_everyday_schedule(s, run, vin)
+    home_schedule.put_on_car(s, vin, wanted, diff, purpose=run.session_id)
     run.note("charge schedule sent; session active", status=S.ACTIVE, last_error=None)
 
 
@@ -210,24 +213,6 @@ def _distance_from_home(s: Services, data: dict[str, Any]) -> float | None:
     if not isinstance(lat, int | float) or not isinstance(lon, int | float) or home_lat is None or home_lon is None:
         return None
     return geofence.distance_m(float(lat), float(lon), home_lat, home_lon)
-
-
-def _remove_everyday_schedule(s: Services, run: SessionRun, vin: str) -> None:
-    """With the limit raised, the everyday cycle's window would charge too, maybe at a dearer hour."""
-    everyday = s.store.get(CYCLE_STATE, vin) or {}
-    ids = everyday.get("schedule_ids") or []
-    for schedule_id in ids:
-        s.vehicle().remove_charge_schedule(vin, int(schedule_id))
-    if ids:
-        s.store.delete(CYCLE_STATE, vin)  # the next cycle after this session plans afresh
-        run.note("the everyday schedule removed: this session's plan covers the night")
-
-
-def schedule_payloads_for(s: Services, session: S.Session, schedule_id: int) -> list[dict[str, Any]]:
-    """The add_charge_schedule payloads for the session's stored plan."""
-    from worker_service.services.schedules import schedule_payloads_from_plan
-
-    return schedule_payloads_from_plan(s.settings, session.get("plan") or {}, schedule_id)
 
 
 def _send_needs_owner(s: Services, run: SessionRun, error: OwnerActionRequired) -> tuple[dict[str, Any], int]:
@@ -338,16 +323,34 @@ def restore_session(s: Services, run: SessionRun, *, final_status: str | None = 
             vehicle.set_charge_limit(vin, int(original))
             run.note(f"charge limit restored to {int(original)} %", limit_restored=True)
         if needs_schedule:
-            for schedule_id in session.get("schedule_ids") or [session.get("schedule_id")]:
-                if schedule_id is not None:
-                    vehicle.remove_charge_schedule(vin, int(schedule_id))
-            run.note("our charge schedule removed", schedule_removed=True)
+            _restore_home_schedule(s, run, vin)
+            run.note("our charge schedule removed; the everyday home schedule is back", schedule_removed=True)
     status = final_status or _closing_status(run.session)
     before = run.session.get("status")
     run.note(f"session closed as {status}", status=status)
     if status == S.FAILED and before == S.SCHEDULED:
         # Closed without its schedule ever reaching the car (the send job never got through).
         night_alerts.session_failed(s, run.session, "the charge schedule never reached the car before the window ended")
+
+
+def _restore_home_schedule(s: Services, run: SessionRun, vin: str) -> None:
+    """Put back the home schedule the car held before the session (or none, when it held none)."""
+    before = run.session.get("home_schedule_before") or []
+    settings = s.settings
+    assert settings.home_latitude is not None and settings.home_longitude is not None
+    from shared.domain import home_schedule as home
+
+    diff = home.diff(
+        before,
+        our_ids=home_schedule.home_ids(vin),
+        expected=home_schedule.expected(s, vin),
+        on_car=None,
+        home=(settings.home_latitude, settings.home_longitude),
+    )
+    # Ids the session used beyond the everyday ones go; older sessions' own ids are removed too.
+    legacy = [int(i) for i in run.session.get("schedule_ids") or [] if int(i) not in home_schedule.home_ids(vin)]
+    extra = home.ScheduleDiff(send=diff.send, remove=sorted(set(diff.remove) | set(legacy)), foreign=[], vanished=[])
+    home_schedule.put_on_car(s, vin, list(before), extra, purpose="everyday")
 
 
 def _closing_status(session: S.Session) -> str:

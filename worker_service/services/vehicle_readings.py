@@ -109,7 +109,7 @@ def reading_for_planning(vehicle: VehicleApi, store: DocumentStore, clock: Clock
     if (
         older is not None
         and vehicle.vehicle_state(vin) != "online"
-        and not _charged_since(store, vin, older.read_at, now)
+        and not charged_since(store, vin, older.read_at, now)
     ):
         log.info("planning with the reading the sleeping car still holds; no wake needed", fields={"vin": vin})
         return older
@@ -118,11 +118,12 @@ def reading_for_planning(vehicle: VehicleApi, store: DocumentStore, clock: Clock
     return reading
 
 
-def _charged_since(store: DocumentStore, vin: str, since: datetime, now: datetime) -> bool:
-    """Whether a schedule this system sent began charging after `since`."""
+def charged_since(store: DocumentStore, vin: str, since: datetime, now: datetime) -> bool:
+    """Whether a schedule this system sent began charging after `since` (recurring windows included)."""
     plan = (store.get(CYCLE_STATE, vin) or {}).get("plan") or {}
     for window in plan.get("windows") or []:
         start = datetime.fromisoformat(window["start"])
-        if since <= start <= now:
+        # The home schedule repeats every day: yesterday's or tomorrow's copy of a window counts too.
+        if any(since <= start + timedelta(days=shift) <= now for shift in range(-3, 4)):
             return True
     return False
