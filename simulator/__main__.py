@@ -1,9 +1,12 @@
-"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices g12w|tge|rce] [--soak] [--alert-conditions N]`.
+"""`python -m simulator --days N --report FILE [--scenario FILE] [--seed N] [--prices SET | --compare] [--soak] ...`.
 
 Runs the month simulation (simulator/month.py) and writes its report (simulator/report.py); prints
 the summary table. Exit status 0 whether or not the goals are met (the report says which); 2 on
 bad arguments or a scenario that cannot run. `--soak` adds random Tesla faults and a worker crash
 a week (simulator/soak.py), prints the soak's figures and exits 1 when one of its rules is broken.
+`--compare` runs the same month on every price set (g12w, tge, tge+tauron:G12w, rce,
+rce+tauron:G12w) in `--jobs` processes and prints them side by side with issue 15's goals
+(simulator/side_by_side.py, simulator/comparison.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report", type=Path, default=None, help="write the JSON report here")
     parser.add_argument("--scenario", type=Path, default=None, help="scenario YAML (default: the commuter)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the household (default 1)")
-    parser.add_argument("--prices", choices=PRICE_SOURCES, default=None, help="override the scenario's prices")
+    parser.add_argument("--prices", choices=PRICE_SOURCES, default=None, help="override the scenario's price set")
+    parser.add_argument("--compare", action="store_true", help="run every price set and print them side by side")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="--compare: worker processes beside this one (default 2; 0: one after another)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--soak", action="store_true", help="random Tesla faults and a worker crash a week")
     parser.add_argument("--fault-rate", type=float, default=0.05, help="the soak's fault rate (default 0.05)")
@@ -54,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.alert_conditions is not None and args.alert_conditions < 0:
         print("--alert-conditions must be 0 or more", file=sys.stderr)
         return 2
+    if args.compare and (args.soak or args.prices):
+        print("--compare runs every price set, without --soak or --prices", file=sys.stderr)
+        return 2
+    if args.compare:
+        return _compare(args)
     soak = Soak(SoakConfig(fault_rate=args.fault_rate, seed=args.seed)) if args.soak else None
     try:
         scenario = load_scenario(args.scenario).with_prices(args.prices)
@@ -73,6 +88,35 @@ def main(argv: list[str] | None = None) -> int:
         if args.report is not None:
             print(f"report written to {args.report}")
     return 1 if run.soak is not None and not run.soak["passed"] else 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Every price set for the same month, side by side; the merged report has `comparison` and `goals_issue_15`."""
+    from simulator import comparison, side_by_side
+    from simulator.report import summary_lines
+
+    try:
+        scenario = load_scenario(args.scenario)
+        sets = side_by_side.ordered_sets(scenario.prices)
+        reports = side_by_side.run_sets(
+            scenario, days=args.days, seed=args.seed, sets=sets, jobs=args.jobs, alert_conditions=args.alert_conditions
+        )
+    except (ScenarioError, PriceDataError) as error:
+        print(f"simulator: {error}", file=sys.stderr)
+        return 2
+    at_once = side_by_side.processes(args.jobs, sets)
+    report = side_by_side.merged(reports, processes=at_once)
+    if args.report is not None:
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if not args.quiet:
+        print(f"Simulated {report['days']} days of '{report['scenario']}' (seed {report['seed']}), {sets[0]}:")
+        print("\n".join(summary_lines(report)))
+        print(f"\nThe same month on every price set ({at_once} processes):")
+        print("\n".join(comparison.lines(report["comparison"], report["goals_issue_15"])))
+        if args.report is not None:
+            print(f"report written to {args.report}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """The cost tables of README.md and deploy/README.md, rendered from a month report (never typed by hand).
 
-`python -m simulator.cost_table REPORT [--tge TGE_REPORT] [--format readme|deploy] [--update FILE]`
+`python -m simulator.cost_table REPORT [--tge TGE_REPORT] [--format readme|deploy|comparison] [--update FILE]`
 prints the markdown, or with `--update` replaces what stands between the file's
 `<!-- COSTS: BEGIN ... -->` and `<!-- COSTS: END -->` lines. REPORT is the JSON of
 `python -m simulator --days 30 --report REPORT`; TGE_REPORT, the same with `--prices tge`, adds
-the README's line on real day-ahead prices.
+the README's line on real day-ahead prices. `--format comparison` prints the energy side by side
+of a `python -m simulator --days 30 --compare --report REPORT` (every price set, issue 15).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from simulator.comparison import signed_pct
 from simulator.costs import SERVICE_LABELS, load_price_table
 
 BEGIN = re.compile(r"^<!-- COSTS: BEGIN.*?-->\n", re.MULTILINE | re.DOTALL)
@@ -160,6 +162,36 @@ def deploy_table(report: Mapping[str, Any]) -> str:
     return "\n".join(rows + notes) + "\n"
 
 
+def comparison_table(report: Mapping[str, Any]) -> str:
+    """The month on every price set, side by side (the report's `comparison`), and the issue-15 goals it missed."""
+    comparison, goals = report["comparison"], report["goals_issue_15"]
+    rows = [
+        "| prices | planned | on arrival | fixed 22:00 | cheapest possible | saving captured | planned vs cheapest "
+        "| beats fixed | kWh outside a planned window | Fleet API per car |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in comparison["price_sets"]:
+        over = row["planned_over_cheapest"]
+        rows.append(
+            f"| `{row['price_set']}` | {row['planned']:.2f} | {row['charge_on_arrival']:.2f} | "
+            f"{row['fixed_window']:.2f} | {row['cheapest_possible']:.2f} | {_pct(row['saving_captured'], 1)} | "
+            f"{signed_pct(over)} | {'yes' if row['beats_fixed_window'] else 'no'} | "
+            f"{row['outside_window_kwh']:.2f} | {money(row['fleet_api_usd_per_car_month'])} |"
+        )
+    notes = [
+        "",
+        f"PLN for {comparison['days']} days of the {comparison['scenario']} household from {comparison['start'][:10]} "
+        f"(seed {comparison['seed']}), each set at the price the planner optimised; saving captured = "
+        "(on arrival − planned) / (on arrival − cheapest possible).",
+    ]
+    missed = goals["missed"]
+    notes += [
+        "",
+        "Issue 15 goals: " + ("all met." if not missed else f"missed {len(missed)}: " + "; ".join(missed) + "."),
+    ]
+    return "\n".join(rows + notes) + "\n"
+
+
 def update_block(text: str, block: str) -> str:
     """`text` with what stands between its COSTS markers replaced by `block`."""
     begin = BEGIN.search(text)
@@ -182,8 +214,8 @@ def _target(goal: Mapping[str, Any]) -> str:
     return "≤ $" + str(goal["target"]).split()[-1]
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f} %"
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{value * 100:.{digits}f} %"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,12 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator.cost_table", description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="the month's report (python -m simulator --report FILE)")
     parser.add_argument("--tge", type=Path, default=None, help="the same month on --prices tge (README only)")
-    parser.add_argument("--format", choices=("readme", "deploy"), default="readme")
+    parser.add_argument("--format", choices=("readme", "deploy", "comparison"), default="readme")
     parser.add_argument("--update", type=Path, default=None, help="replace the COSTS block of this file")
     args = parser.parse_args(argv)
     report = json.loads(args.report.read_text(encoding="utf-8"))
     tge = json.loads(args.tge.read_text(encoding="utf-8")) if args.tge else None
-    block = readme_table(report, tge) if args.format == "readme" else deploy_table(report)
+    if args.format == "comparison":
+        block = comparison_table(report)
+    else:
+        block = readme_table(report, tge) if args.format == "readme" else deploy_table(report)
     if args.update is None:
         print(block, end="")
         return 0

@@ -9,6 +9,8 @@ session (plugged in … driven away):
   less when the car leaves before it is done (reported as `shortfall_kwh`).
 Also: the cheapest the same energy could have been (perfect foresight, any minutes of the
 session), and what the car drew at once on being plugged in, before a schedule of ours was there.
+For judging the plan (issue 15): the charging at home outside every schedule window, and the
+cheapest a planner held to the worker's own rules (ready by READY_BY, MAX_WINDOWS windows) could do.
 """
 
 from __future__ import annotations
@@ -117,6 +119,19 @@ def cheapest_possible_cost(session: PlugSession, kwh: float, power_kw: float, pr
 
 
 @dataclass(frozen=True)
+class SessionFigures:
+    """One plug-in session: the energy the car drew in it, what that cost, and what the alternatives would have."""
+
+    start: datetime
+    end: datetime
+    kwh: float
+    planned_cost: float
+    arrival_cost: float
+    fixed_window_cost: float
+    cheapest_cost: float
+
+
+@dataclass(frozen=True)
 class EnergyFigures:
     """kWh and cost of the plan run, of the two alternatives, and the cheapest possible."""
 
@@ -131,6 +146,7 @@ class EnergyFigures:
     cheapest_possible_cost: float = 0.0
     at_plug_in_kwh: float = 0.0  # drawn the moment the car was plugged in, before a schedule of ours was there
     at_plug_in_cost: float = 0.0
+    per_session: tuple[SessionFigures, ...] = ()
 
 
 def energy_figures(
@@ -143,25 +159,35 @@ def energy_figures(
     """Energy and cost of what the car really drew, and of charging on arrival or in a fixed window instead."""
     planned_kwh = planned_cost = arrival_kwh = arrival_cost = fixed_kwh = fixed_cost = shortfall = 0.0
     cheapest = plug_in_kwh = plug_in_cost = 0.0
+    per_session: list[SessionFigures] = []
     for session in sessions:
         drawn = clip(charge_log, session.start, session.end)
         kwh = sum(s[2] for s in drawn)
+        session_cost = segments_cost(drawn, prices)
+        session_cheapest = cheapest_possible_cost(session, kwh, power_kw, prices)
         planned_kwh += kwh
-        planned_cost += segments_cost(drawn, prices)
-        cheapest += cheapest_possible_cost(session, kwh, power_kw, prices)
+        planned_cost += session_cost
+        cheapest += session_cheapest
         at_once = [d for d in drawn if d[0] - session.start < AT_PLUG_IN]
         plug_in_kwh += sum(d[2] for d in at_once)
         plug_in_cost += segments_cost(at_once, prices)
         arrival = charge_from(session.start, kwh, power_kw, session.end)
+        session_arrival = segments_cost([arrival], prices) if arrival is not None else 0.0
         if arrival is not None:
             arrival_kwh += arrival[2]
-            arrival_cost += segments_cost([arrival], prices)
+            arrival_cost += session_arrival
         fixed = charge_from(fixed_window_start(session.start, timezone), kwh, power_kw, session.end)
         got = fixed[2] if fixed is not None else 0.0
+        session_fixed = segments_cost([fixed], prices) if fixed is not None else 0.0
         if fixed is not None:
             fixed_kwh += got
-            fixed_cost += segments_cost([fixed], prices)
+            fixed_cost += session_fixed
         shortfall += max(0.0, kwh - got)
+        per_session.append(
+            SessionFigures(
+                session.start, session.end, kwh, session_cost, session_arrival, session_fixed, session_cheapest
+            )
+        )
     return EnergyFigures(
         planned_kwh,
         planned_cost,
@@ -174,4 +200,69 @@ def energy_figures(
         cheapest,
         plug_in_kwh,
         plug_in_cost,
+        tuple(per_session),
     )
+
+
+def outside_windows(
+    unscheduled: Sequence[Segment], home_stays: Sequence[PlugSession], since: datetime | None
+) -> list[Segment]:
+    """The charging outside every schedule window that happened at home from `since` on (None: none counts)."""
+    if since is None:
+        return []
+    found: list[Segment] = []
+    for stay in home_stays:
+        if stay.end > since:
+            found += clip(unscheduled, max(stay.start, since), stay.end)
+    return sorted(found)
+
+
+def ready_by_deadline(plugged: datetime, until: datetime, ready_by: time, timezone: tzinfo) -> datetime:
+    """The first READY_BY wall time after `plugged` (the everyday cycle's deadline), at most `until`."""
+    local = plugged.astimezone(timezone)
+    deadline = datetime.combine(local.date(), ready_by, tzinfo=timezone)
+    if deadline <= local:
+        deadline = datetime.combine(local.date() + timedelta(days=1), ready_by, tzinfo=timezone)
+    return min(deadline, until)
+
+
+def one_window_cost(session: PlugSession, kwh: float, power_kw: float, prices: PriceCurve) -> float | None:
+    """The cheapest `kwh` at `power_kw` in ONE contiguous stretch of the session; None when it does not fit.
+
+    The cost of a stretch of fixed length is piecewise linear in its start, so the best start is one
+    where the stretch begins or ends at a price change (or at the session's edges).
+    """
+    if kwh <= 0:
+        return 0.0
+    length = timedelta(hours=kwh / power_kw)
+    latest = session.end - length
+    if latest < session.start:
+        return None
+    edges = [i.start for i in prices.intervals if session.start < i.start < session.end]
+    candidates = {session.start, latest, *edges, *(edge - length for edge in edges)}
+    best = min(prices.integral(t, t + length) for t in candidates if session.start <= t <= latest)
+    return best / length.total_seconds() * kwh
+
+
+def best_under_rules(
+    session: PlugSession,
+    kwh: float,
+    power_kw: float,
+    prices: PriceCurve,
+    deadline: datetime,
+    max_windows: int | None,
+) -> float:
+    """The cheapest the session's energy could be bought by `deadline` in at most `max_windows` windows (None: any).
+
+    A planner with perfect knowledge of the night's prices, held to the worker's rules. More than
+    one window is not limited here (a lower bound). Energy that cannot fit by the deadline is
+    judged on the whole session instead, as the cheapest possible is.
+    """
+    by_deadline = PlugSession(session.start, deadline)
+    if timedelta(hours=kwh / power_kw) > deadline - session.start:
+        return cheapest_possible_cost(session, kwh, power_kw, prices)
+    if max_windows == 1:
+        cost = one_window_cost(by_deadline, kwh, power_kw, prices)
+        if cost is not None:
+            return cost
+    return cheapest_possible_cost(by_deadline, kwh, power_kw, prices)

@@ -27,7 +27,7 @@ from shared.clock import ManualClock
 from shared.domain.prices import PriceInterval
 from shared.log import configure_logging
 from shared.ports import HttpJob
-from shared.prices.factory import build_price_source
+from shared.prices.factory import build_price_source, owner_price
 from shared.scout import runtime as scout_runtime
 from shared.settings import load_settings
 from simulator import price_data
@@ -105,8 +105,10 @@ class SimulationRun:
     secrets: MeteredSecrets
     jobs: MeteredScheduler
     log_meter: LogMeter | None
-    prices: list[PriceInterval]
+    prices: list[PriceInterval]  # what the owner pays per kWh: the prices the planner optimises, and costs are in
     plug_sessions: list[PlugSession] = field(default_factory=list)
+    home_stays: list[PlugSession] = field(default_factory=list)  # parked at home, plugged in or not
+    first_home_arrival: datetime | None = None
     needs: list[NeedOutcome] = field(default_factory=list)
     limits: dict[str, LimitOutcome] = field(default_factory=dict)
     sessions: list[dict[str, Any]] = field(default_factory=list)
@@ -114,6 +116,8 @@ class SimulationRun:
     steps: int = 0
     wall_seconds: float = 0.0
     plugged_since: datetime | None = None
+    home_since: datetime | None = None
+    price_model: str = "as the source gives it"  # how `prices` were made from the energy price (reports)
     soak: dict[str, Any] | None = None  # the soak's figures and rules, when it was a soak (simulator/soak.py)
 
     def call_worker(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
@@ -152,8 +156,11 @@ def system_env(scenario: Scenario, state_dir: Path) -> dict[str, str]:
         OFFPEAK_OPERATOR="tauron",
         OFFPEAK_TARIFF="G12w",
     )
-    if scenario.prices in price_data.SERIES:
+    prices = price_data.price_set(scenario.prices)
+    if prices.feed:
         env.update(OFFPEAK_SOURCE="feed", OFFPEAK_API_URL=price_data.FEED_URL)
+    if prices.distribution is not None:
+        env.update(OFFPEAK_DISTRIBUTION=prices.distribution)
     env.update(scenario.env)
     return env
 
@@ -239,10 +246,12 @@ def _scratch_root() -> str | None:
 
 def _build(scenario: Scenario, days: int, seed: int, folder: Path, log_meter: LogMeter | None) -> SimulationRun:
     start, end = simulation_start(scenario), simulation_end(scenario, days)
-    # Prices for costing the energy, and for the feed: checked first, so a bad date fails fast.
-    prices = price_data.prices_for(scenario.prices, start, end + timedelta(days=2), scenario.timezone)
+    # Energy prices for the feed (and costs): checked first, so a bad date fails fast.
+    energy = price_data.prices_for(scenario.prices, start, end + timedelta(days=2), scenario.timezone)
     env = system_env(scenario, folder)
     settings = load_settings(env, component="worker")
+    # Costs are counted in the price the worker's planner optimises, or the comparison would compare nothing.
+    prices = price_data.owner_prices(energy, settings)
     # The meters need a clock before the system exists; they read the system's clock once it does.
     holder = _ClockProxy(ManualClock(start))
     meter = RequestMeter(holder)
@@ -274,8 +283,8 @@ def _build(scenario: Scenario, days: int, seed: int, folder: Path, log_meter: Lo
     system.apps[WORKER_HOST] = meter.wrap("worker", system.apps[WORKER_HOST])
     system.apps[SCOUT_HOST] = meter.wrap("scout", system.scout.application)
     system.apps[TESLA_HOST] = meter.wrap_remote("tesla_api", system.apps[TESLA_HOST])
-    if scenario.prices in price_data.SERIES:
-        feed = price_data.feed_app(prices, system.clock, scenario.timezone)
+    if price_data.price_set(scenario.prices).feed:
+        feed = price_data.feed_app(energy, system.clock, scenario.timezone)
         system.apps[price_data.FEED_HOST] = meter.wrap_remote("price_feed", feed)
         # The worker's price source must fetch the feed through the in-process HTTP, not the network.
         system.services.price_source_factory = lambda: build_price_source(settings, system.clock, session=system.http)
@@ -283,6 +292,9 @@ def _build(scenario: Scenario, days: int, seed: int, folder: Path, log_meter: Lo
         jobs.create(job)
     run = SimulationRun(scenario, seed, days, start, end, system, meter, store, secrets, jobs, log_meter, prices)
     run.plugged_since = start if car.plugged_in else None
+    run.home_since = start  # the car starts parked at home
+    if settings.offpeak_distribution is not None:
+        run.price_model = owner_price(settings).describe()
     return run
 
 
@@ -354,6 +366,9 @@ def _apply(run: SimulationRun, event: HouseholdEvent) -> str:
         if run.plugged_since is not None:
             run.plug_sessions.append(PlugSession(run.plugged_since, now))
             run.plugged_since = None
+        if run.home_since is not None:
+            run.home_stays.append(PlugSession(run.home_since, now))
+            run.home_since = None
         if event.need is not None:
             _departed(run, event, float(snapshot["battery_level"]))
         sim.drive(vin)
@@ -367,6 +382,9 @@ def _apply(run: SimulationRun, event: HouseholdEvent) -> str:
         soc = max(MIN_SOC, float(snapshot["battery_level"]) - used)
         place = where[event.place]
         sim.park(vin, place.latitude, place.longitude, soc)
+        if event.place == "home":
+            run.home_since = now
+            run.first_home_arrival = run.first_home_arrival or now
         return f"parks at {event.place} after {event.km:.0f} km, battery {soc:.1f} %"
     if event.kind == "plug":
         sim.plug(vin, True)
@@ -434,6 +452,9 @@ def _finish(run: SimulationRun) -> None:
     if run.plugged_since is not None:
         run.plug_sessions.append(PlugSession(run.plugged_since, run.end))
         run.plugged_since = None
+    if run.home_since is not None:
+        run.home_stays.append(PlugSession(run.home_since, run.end))
+        run.home_since = None
     _observe_sessions(run)
     for session in run.raw_sessions():
         # Still open at the end: not restored — unless its cleanup is simply due after the period.

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from simulator import price_data
+from simulator import comparison, price_data
 from simulator.costs import (
     FIXED_SERVICES,
     SERVICE_LABELS,
@@ -26,7 +26,16 @@ from simulator.costs import (
     load_price_table,
     tesla_cost,
 )
-from simulator.energy import PriceCurve, energy_figures
+from simulator.energy import (
+    EnergyFigures,
+    PlugSession,
+    PriceCurve,
+    best_under_rules,
+    clip,
+    energy_figures,
+    outside_windows,
+    ready_by_deadline,
+)
 from simulator.metering import Invocation
 from simulator.month import SimulationRun
 
@@ -64,7 +73,8 @@ def build_report(
     gcp = gcp_costs(_gcp_usage(run, services), table, alert_conditions=alert_conditions)
     gcp_list = sum(c.list_price for c in gcp.values())
     gcp_after = sum(c.after_free_tier for c in gcp.values())
-    energy = _energy(run)
+    figures = _figures(run)
+    energy = _energy(figures)
     statuses = Counter(s.get("status") for s in run.sessions)
     limits = list(run.limits.values())
     worker_calls = run.meter.of("worker")
@@ -72,7 +82,11 @@ def build_report(
         "schema": SCHEMA,
         "scenario": run.scenario.name,
         "seed": run.seed,
-        "prices": {"source": run.scenario.prices, "description": price_data.DESCRIPTIONS[run.scenario.prices]},
+        "prices": {
+            "source": run.scenario.prices,
+            "description": price_data.describe(run.scenario.prices),
+            "priced_as": run.price_model,
+        },
         "start": run.start.isoformat(),
         "end": run.end.astimezone(run.scenario.timezone).isoformat(),
         "days": run.days,
@@ -181,6 +195,9 @@ def build_report(
         "assumptions": _assumptions(table),
     }
     report["goals"] = _goals(report, table, scale, cars, run)
+    report["issue_15"] = _issue_15(run, figures, table, scale / max(1, cars))
+    report["comparison"] = comparison.section([report])
+    report["goals_issue_15"] = comparison.judge([report], table["goals_issue_15"])
     if run.soak is not None:
         report["soak"] = run.soak  # extra key: counts above include the drain past the period (simulator/soak.py)
     return report
@@ -207,14 +224,54 @@ def _gcp_usage(run: SimulationRun, services: dict[str, ServiceUsage]) -> GcpUsag
     )
 
 
-def _energy(run: SimulationRun) -> dict[str, float]:
-    figures = energy_figures(
+def _figures(run: SimulationRun) -> EnergyFigures:
+    return energy_figures(
         run.system.sim.charge_log(run.system.vin),
         run.plug_sessions,
         PriceCurve(run.prices),
         run.scenario.car.charger_power_kw,
         run.scenario.timezone,
     )
+
+
+def _issue_15(run: SimulationRun, figures: EnergyFigures, table: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """Issue 15's figures of this run (simulator/comparison.py): costs, ratios, charging outside windows, causes."""
+    settings, curve, power = run.system.settings, PriceCurve(run.prices), run.scenario.car.charger_power_kw
+    unscheduled = run.system.sim.unscheduled_charging(run.system.vin)
+    arrived = run.first_home_arrival
+    before = [
+        PlugSession(s.start, min(s.end, arrived or s.end))
+        for s in run.home_stays
+        if arrived is None or s.start < arrived
+    ]
+    deadlines = [
+        ready_by_deadline(s.start, s.end, settings.ready_by, run.scenario.timezone) for s in figures.per_session
+    ]
+
+    def best(windows: int | None) -> list[float]:
+        return [
+            best_under_rules(PlugSession(s.start, s.end), s.kwh, power, curve, deadline, windows)
+            for s, deadline in zip(figures.per_session, deadlines, strict=True)
+        ]
+
+    measured = comparison.measures(
+        run.scenario.prices,
+        figures,
+        outside_windows(unscheduled, run.home_stays, arrived),
+        curve,
+        before_first_arrival_kwh=sum(kwh for stay in before for _, _, kwh in clip(unscheduled, stay.start, stay.end)),
+        first_home_arrival=arrived,
+        best_under_rules=best(settings.max_windows),
+        best_by_ready_by=best(None),
+        ready_by=settings.ready_by,
+        max_windows=settings.max_windows,
+        timezone=run.scenario.timezone,
+    )
+    measured["fleet_api_by_caller_usd"] = comparison.fleet_by_caller(_by_caller(run), table["tesla_fleet_api"], scale)
+    return measured
+
+
+def _energy(figures: EnergyFigures) -> dict[str, float]:
     return {
         "planned_kwh": figures.planned_kwh,
         "planned_cost": figures.planned_cost,
@@ -454,7 +511,12 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
         ),
         (
             "simulation run time",
-            f"{report['timing']['wall_seconds']:.1f} s for {report['days']} days",
+            f"{report['timing']['wall_seconds']:.1f} s for {report['days']} days"
+            + (
+                f" ({report['timing']['simulations_at_once']} simulations ran at once: slower than alone)"
+                if report["timing"].get("simulations_at_once", 1) > 1
+                else ""
+            ),
             f"goal < 60 s/month: {goals['month_runtime']['value']:.1f} s  {mark(goals['month_runtime'])}",
         ),
     ]

@@ -16,7 +16,8 @@ import yaml
 
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "commuter.yaml"
-PRICE_SOURCES = ("g12w", "tge", "rce")
+# Price sets: an energy price, and with `+operator:tariff` the owner's price on it (OFFPEAK_DISTRIBUTION).
+PRICE_SOURCES = ("g12w", "tge", "tge+tauron:G12w", "rce", "rce+tauron:G12w")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -107,7 +108,7 @@ class Scenario:
     env: dict[str, str] = field(default_factory=dict)
 
     def with_prices(self, prices: str | None) -> Scenario:
-        """The same household on another price source."""
+        """The same household on another price set (one of PRICE_SOURCES)."""
         if prices is None:
             return self
         if prices not in PRICE_SOURCES:

@@ -1,4 +1,4 @@
-"""The month simulation end to end, on a few days: deterministic, the contract's report, both price sources, the demo."""
+"""The month simulation end to end, on a few days: deterministic, the contract's report, the price sets, the demo."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from simulator.__main__ import main as simulator_main
 from simulator.demo import main as demo_main
 from simulator.month import run_simulation
 from simulator.report import build_report, without_timing
-from simulator.scenario import load_scenario
+from simulator.scenario import PRICE_SOURCES, load_scenario
 
 CONTRACT_KEYS: dict[str, Any] = {
     "days": int,
@@ -79,6 +79,11 @@ def test_the_report_has_the_contracts_keys_and_a_goal_section() -> None:
         "month_runtime",
     ):
         assert isinstance(report["goals"][name]["met"], bool), name
+    # Issue 15: this set's line of the comparison, and its goals, each with target, value and met.
+    assert [row["price_set"] for row in report["comparison"]["price_sets"]] == ["g12w"]
+    goals = report["goals_issue_15"]["price_sets"]["g12w"]
+    assert {"outside_window_kwh", "planned_within_cheapest", "fleet_api", "needs_met"} <= set(goals)
+    assert all({"target", "value", "met"} <= set(goal) for goal in goals.values())
     json.dumps(report)  # plain JSON types only
 
 
@@ -115,6 +120,36 @@ def test_planning_on_the_tge_series_goes_through_the_price_feed() -> None:
     assert report["prices"]["source"] == "tge" and report["energy_cost"]["currency"] == "PLN"
     assert report["special_sessions"]["needs"][0]["met"] is True
     assert report["goals"]["energy_saving_vs_arrival"]["applies"] is False
+
+
+def test_a_distribution_set_is_costed_at_the_price_the_worker_plans_on() -> None:
+    run = run_simulation(load_scenario().with_prices("tge+tauron:G12w"), days=1, seed=1)
+    assert run.system.settings.offpeak_distribution == "tauron:G12w"
+    # What the worker's price source gives now (the feed through OFFPEAK_DISTRIBUTION) is what the month costs with.
+    now = run.system.clock.now()
+    planner = run.system.services.price_source_factory().prices(now - timedelta(hours=12), now + timedelta(hours=12))
+    costed = [i for i in run.prices if i.start < planner[-1].end and i.end > planner[0].start]
+    assert len(planner) > 12 and [(i.start, i.end) for i in planner] == [(i.start, i.end) for i in costed]
+    assert [i.price_per_kwh for i in planner] == pytest.approx([i.price_per_kwh for i in costed])
+    assert "tauron G12w network rate" in build_report(run)["prices"]["priced_as"]
+
+
+def test_compare_runs_every_price_set_side_by_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "compare.json"
+    assert simulator_main(["--days", "1", "--compare", "--report", str(out)]) == 0
+    report = json.loads(out.read_text())
+    rows = report["comparison"]["price_sets"]
+    assert [row["price_set"] for row in rows] == list(PRICE_SOURCES)
+    for row in rows:
+        for key in ("planned", "charge_on_arrival", "fixed_window", "cheapest_possible", "outside_window_kwh"):
+            assert isinstance(row[key], float) and row[key] >= 0, (row["price_set"], key)
+        assert row["needs_due"] == 0 and isinstance(row["fleet_api_usd_per_car_month"], float)
+    assert set(report["goals_issue_15"]["price_sets"]) == set(PRICE_SOURCES)
+    assert set(report["price_set_reports"]) == set(PRICE_SOURCES[1:])
+    # the same household from the same start on every set
+    assert len({report["price_set_reports"][name]["start"] for name in PRICE_SOURCES[1:]} | {report["start"]}) == 1
+    printed = capsys.readouterr().out
+    assert all(f"\n  {name} " in printed for name in PRICE_SOURCES) and "Issue 15 goals" in printed
 
 
 def test_the_command_line_writes_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -154,7 +189,12 @@ def test_the_demo_tells_the_night_and_writes_report_and_chart(
         "charge limit restored to 80 %",
         "job deleted: special-cleanup-special-1-20260203-0600",
         "The month (2 days)",
+        "The same month on every price set",
+        "Issue 15 goals (2 days of 'commuter'",
     ):
         assert step in printed, step
-    assert json.loads((tmp_path / "report.json").read_text())["days"] == 2
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["days"] == 2 and [row["price_set"] for row in report["comparison"]["price_sets"]] == list(
+        PRICE_SOURCES
+    )
     assert (tmp_path / "night.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

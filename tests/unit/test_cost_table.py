@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from simulator.cost_table import deploy_table, main, readme_table, update_block
+from simulator.cost_table import comparison_table, deploy_table, main, readme_table, update_block
 from simulator.costs import FIXED_SERVICES, GcpUsage, ServiceUsage, gcp_costs, load_price_table
 from simulator.report import gcp_goal
 
@@ -120,3 +120,27 @@ def test_the_command_line_renders_and_updates(tmp_path: Path, capsys: pytest.Cap
     assert readme_table(report()) in target.read_text()
     (tmp_path / "plain.md").write_text("nothing\n")
     assert main([str(path), "--update", str(tmp_path / "plain.md")]) == 2
+
+
+def test_the_comparison_table_has_a_row_per_price_set_and_names_the_missed_goals() -> None:
+    rows = [
+        {
+            "price_set": name,
+            "planned": 165.94,
+            "charge_on_arrival": 266.38,
+            "fixed_window": 181.38,
+            "cheapest_possible": 149.44,
+            "saving_captured": 0.8589,
+            "planned_over_cheapest": 0.1104,
+            "beats_fixed_window": True,
+            "outside_window_kwh": 9.92,
+            "fleet_api_usd_per_car_month": 0.738,
+        }
+        for name in ("tge", "rce")
+    ]
+    side = {"days": 30, "scenario": "commuter", "start": "2026-02-02T00:00:00+01:00", "seed": 1, "price_sets": rows}
+    month = {"comparison": side, "goals_issue_15": {"missed": ["tge: saving_captured"]}}
+    table = comparison_table(month)
+    assert "| `tge` | 165.94 | 266.38 | 181.38 | 149.44 | 85.9 % | +11.04 % | yes | 9.92 | $0.74 |" in table
+    assert "| `rce` |" in table and "30 days of the commuter household from 2026-02-02 (seed 1)" in table
+    assert "Issue 15 goals: missed 1: tge: saving_captured." in table
