@@ -16,3 +16,11 @@ def parse_aware(text: object) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("must include a UTC offset, e.g. 2026-11-24T07:00:00+01:00 (no UTC offset given)")
     return moment
+
+
+def aware_or_none(value: object) -> datetime | None:
+    """The offset-aware time a stored field holds, or None for anything else (missing, naive, malformed)."""
+    try:
+        return parse_aware(value)
+    except ValueError:
+        return None

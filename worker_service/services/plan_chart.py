@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from shared.domain.iso_time import aware_or_none
+
 WIDTH, HEIGHT = 640, 240
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 12, 12, 28
 MAX_X_LABELS = 8
@@ -57,20 +59,10 @@ class Chart:
     segments: int = 0
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def _prices(tonight: dict[str, Any]) -> list[tuple[datetime, datetime, float]]:
     found = []
     for item in tonight.get("prices") or []:
-        start, end, price = _time(item.get("start")), _time(item.get("end")), item.get("price_per_kwh")
+        start, end, price = aware_or_none(item.get("start")), aware_or_none(item.get("end")), item.get("price_per_kwh")
         if start and end and end > start and isinstance(price, int | float) and math.isfinite(price):
             found.append((start, end, float(price)))
     return sorted(found)
@@ -79,7 +71,7 @@ def _prices(tonight: dict[str, Any]) -> list[tuple[datetime, datetime, float]]:
 def _windows(tonight: dict[str, Any]) -> list[tuple[datetime, datetime]]:
     found = []
     for item in tonight.get("windows") or []:
-        start, end = _time(item.get("start")), _time(item.get("end"))
+        start, end = aware_or_none(item.get("start")), aware_or_none(item.get("end"))
         if start and end and end > start:
             found.append((start, end))
     return found
@@ -89,7 +81,7 @@ def time_span(tonight: dict[str, Any]) -> tuple[datetime, datetime] | None:
     """The night the chart covers: from the first price (or window) to the departure (or the last price)."""
     prices, windows = _prices(tonight), _windows(tonight)
     starts = [p[0] for p in prices[:1]] + [w[0] for w in windows[:1]]
-    departure = _time(tonight.get("departure"))
+    departure = aware_or_none(tonight.get("departure"))
     ends = [departure] if departure else [p[1] for p in prices[-1:]] + [w[1] for w in windows[-1:]]
     if not starts or not ends:
         return None
@@ -125,7 +117,7 @@ def plan_chart(tonight: dict[str, Any], tz: tzinfo, now: datetime | None = None)
         for s, e in _windows(tonight)
         if e > t0 and s < t1
     ]
-    departure = _time(tonight.get("departure"))
+    departure = aware_or_none(tonight.get("departure"))
     currency = str(tonight.get("currency") or "")
     return Chart(
         width=WIDTH,

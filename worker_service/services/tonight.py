@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain import session as S
 from shared.domain.arrival_cost import cost_charging_from
+from shared.domain.iso_time import aware_or_none
 from shared.domain.prices import PriceInterval
 from shared.errors import AppError
 from shared.log import get_logger
@@ -25,16 +26,6 @@ log = get_logger("WORKER")
 # Last night's plan still shows in the morning, so the owner can see what the car was told.
 SHOW_PAST_PLAN_FOR = timedelta(hours=12)
 LIVE_SESSIONS = (S.ACTIVE, S.SCHEDULED)
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _candidates(s: Services, vin: str, sessions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -55,7 +46,7 @@ def _candidates(s: Services, vin: str, sessions: list[dict[str, Any]]) -> list[d
             )
     plan = (s.store.get(CYCLE_STATE, vin) or {}).get("plan")
     if isinstance(plan, dict):
-        deadline = _time(plan.get("deadline"))
+        deadline = aware_or_none(plan.get("deadline"))
         departure = deadline + timedelta(minutes=s.settings.departure_margin_minutes) if deadline else None
         found.append(
             {
@@ -75,11 +66,11 @@ def choose_plan(s: Services, vin: str, sessions: list[dict[str, Any]], now: date
 
     def end_of(candidate: dict[str, Any]) -> datetime | None:
         plan = candidate["plan"]
-        return _time(plan.get("charging_end")) or _time(plan.get("deadline"))
+        return aware_or_none(plan.get("charging_end")) or aware_or_none(plan.get("deadline"))
 
     upcoming = [c for c in candidates if (end_of(c) or now) > now]
     if upcoming:
-        return min(upcoming, key=lambda c: (c["precedence"], _time(c["plan"].get("charging_start")) or now))
+        return min(upcoming, key=lambda c: (c["precedence"], aware_or_none(c["plan"].get("charging_start")) or now))
     recent = [c for c in candidates if (end := end_of(c)) is not None and now - end < SHOW_PAST_PLAN_FOR]
     return max(recent, key=lambda c: end_of(c) or now) if recent else None
 
@@ -99,8 +90,8 @@ def tonight_for(
     plan = chosen["plan"]
     tz = s.settings.timezone
     windows = [w for w in plan.get("windows") or [] if isinstance(w, dict)]
-    start, end = _time(plan.get("charging_start")), _time(plan.get("charging_end"))
-    departure = _time(chosen.get("departure"))
+    start, end = aware_or_none(plan.get("charging_start")), aware_or_none(plan.get("charging_end"))
+    departure = aware_or_none(chosen.get("departure"))
     arrival = _arrival(plan, reading)
     energy = float(plan.get("energy_kwh") or 0.0)
     tonight: dict[str, Any] = {
@@ -122,7 +113,7 @@ def tonight_for(
         "saving": None,
         "prices": [],
     }
-    moments = [t for t in (arrival, _time(plan.get("now")), start) if t is not None]
+    moments = [t for t in (arrival, aware_or_none(plan.get("now")), start) if t is not None]
     span_end = departure or end
     if moments and span_end is not None and prices is not None:
         _add_prices(s, tonight, plan, prices, (min(moments), span_end), arrival)
@@ -163,8 +154,8 @@ def _add_prices(
 
 def _arrival(plan: dict[str, Any], reading: dict[str, Any] | None) -> datetime | None:
     """When charging on arrival would have begun: the reading the plan was made from (else the plan's own time)."""
-    planned_at, read_at = _time(plan.get("now")), _time((reading or {}).get("read_at"))
-    start = _time(plan.get("charging_start"))
+    planned_at, read_at = aware_or_none(plan.get("now")), aware_or_none((reading or {}).get("read_at"))
+    start = aware_or_none(plan.get("charging_start"))
     # A reading taken after charging began describes a fuller battery than the plan's.
     if read_at is not None and (start is None or read_at <= start) and (planned_at is None or read_at <= planned_at):
         return read_at
