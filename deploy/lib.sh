@@ -83,17 +83,28 @@ load_config() {
     done <"$file"
   fi
   # Secrets stay in this shell: gcloud and every other child process start without them.
-  export -n TESLA_CLIENT_SECRET TESLA_REFRESH_TOKEN WORKER_API_TOKEN ENTSOE_API_TOKEN 2>/dev/null || true
+  export -n "${SECRET_SETTINGS[@]}" 2>/dev/null || true
   apply_defaults
 }
 
 overridden_by_environment() {
-  case "$1" in
-  TESLA_CLIENT_SECRET | TESLA_REFRESH_TOKEN | WORKER_API_TOKEN | ENTSOE_API_TOKEN)
+  if is_secret_setting "$1"; then
     warn "$1 from the environment wins over the one in the config file"
-    ;;
-  *) warn "$1=${!1} from the environment wins over the config file (Cloud Shell sets GOOGLE_CLOUD_PROJECT)" ;;
-  esac
+  else
+    warn "$1=${!1} from the environment wins over the config file (Cloud Shell sets GOOGLE_CLOUD_PROJECT)"
+  fi
+}
+
+# Settings whose values are never printed, never on a command line and never in a child's environment.
+# ALERT_WEBHOOK_URL is one: a webhook URL often embeds its secret (ntfy topic, bot token, hook id).
+SECRET_SETTINGS=(TESLA_CLIENT_SECRET TESLA_REFRESH_TOKEN WORKER_API_TOKEN ENTSOE_API_TOKEN ALERT_WEBHOOK_URL)
+
+is_secret_setting() {
+  local name
+  for name in "${SECRET_SETTINGS[@]}"; do
+    [[ "$1" != "$name" ]] || return 0
+  done
+  return 1
 }
 
 # known_settings: every KEY of config.env.example (set or commented out), one a line.
@@ -101,7 +112,7 @@ known_settings() {
   sed -n -E 's/^#?([A-Z_][A-Z0-9_]*)=.*/\1/p' "$DEPLOY_DIR/config.env.example"
   printf '%s\n' DRY_RUN VERBOSE KEEP_WORK_DIR KEEP_TOKENS TEARDOWN_FIRESTORE TESLA_REAUTHORISE \
     SMOKE_AS_SCHEDULER SMOKE_RUN_JOBS SMOKE_WAIT_SECONDS SMOKE_POLL_SECONDS RETRY_SLEEP_SECONDS \
-    ENTSOE_API_TOKEN WORKER_API_TOKEN
+    WORKER_API_TOKEN
 }
 
 warn_if_readable_by_others() {
@@ -128,6 +139,8 @@ apply_defaults() {
   : "${FUNCTIONS_REPOSITORY:=gcf-artifacts}"
   : "${SOURCE_BUCKET:=${GOOGLE_CLOUD_PROJECT:-}-tesla-offpeak-source}"
   : "${TESLA_COMMAND_KEY_SECRET:=tesla-command-key}"
+  : "${ALERT_WEBHOOK_SECRET_NAME:=tesla-alert-webhook}"
+  : "${ENTSOE_SECRET_NAME:=tesla-entsoe-token}"
   : "${JOB_ROLE_ID:=teslaOffpeakJobManager}"
   : "${FUNCTION_RUNTIME:=python312}"
   : "${RETRY_SLEEP_SECONDS:=10}"
@@ -160,8 +173,27 @@ validate_deploy_settings() {
   [[ "$HOME_LATITUDE" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "HOME_LATITUDE must be a decimal number"
   [[ "$HOME_LONGITUDE" =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || die "HOME_LONGITUDE must be a decimal number"
   [[ "$FUNCTION_RUNTIME" =~ ^python3(1[2-9]|[2-9][0-9])$ ]] || die "FUNCTION_RUNTIME must be python312 or newer"
-  check_no_newlines TESLA_CLIENT_ID TESLA_VIN HOME_LATITUDE HOME_LONGITUDE TIMEZONE
+  check_no_newlines TESLA_CLIENT_ID TESLA_VIN HOME_LATITUDE HOME_LONGITUDE TIMEZONE ALERT_WEBHOOK_URL ENTSOE_API_TOKEN
+  # Checked here as the worker checks them at start (shared/settings.py): a worker that refuses to
+  # start is found only after the deploy, by a failing smoke check.
+  [[ -z "${ALERT_EMAIL:-}" ]] || is_email "$ALERT_EMAIL" || die "ALERT_EMAIL must be one e-mail address"
+  [[ -z "${ALERT_WEBHOOK_URL:-}" || "$ALERT_WEBHOOK_URL" =~ ^https?://[^[:space:]/]+[^[:space:]]*$ ]] ||
+    die "ALERT_WEBHOOK_URL must be an http(s) URL"
+  local email
+  local -a emails
+  IFS=',' read -r -a emails <<<"${WORKER_OWNER_EMAILS:-}"
+  for email in ${emails[@]+"${emails[@]}"}; do
+    email="${email//[[:space:]]/}"
+    [[ -z "$email" ]] || is_email "$email" || die "WORKER_OWNER_EMAILS must be comma-separated e-mail addresses"
+  done
+  local signing="${TESLA_COMMAND_SIGNING:-auto}"
+  case "${signing,,}" in # the worker reads it without case
+  auto | always | never) ;;
+  *) die "TESLA_COMMAND_SIGNING must be auto, always or never" ;;
+  esac
 }
+
+is_email() { [[ "$1" =~ ^[^@[:space:],]+@[^@[:space:],]+\.[^@[:space:],]+$ ]]; }
 
 check_no_newlines() {
   local name
@@ -214,6 +246,18 @@ gc() {
   show_cmd "${cmd[@]}"
   is_dry_run && return 0
   gcloud "${cmd[@]}"
+}
+
+# gc_out VAR ARGS...: gc, with the command's output kept in VAR (empty under DRY_RUN).
+gc_out() {
+  local __out_var="$1" __out=""
+  shift
+  local -a cmd=("$@" "--project=$GOOGLE_CLOUD_PROJECT" --quiet)
+  printf -v "$__out_var" '%s' ""
+  show_cmd "${cmd[@]}"
+  is_dry_run && return 0
+  __out="$(gcloud "${cmd[@]}")" || return $?
+  printf -v "$__out_var" '%s' "$__out"
 }
 
 # gc_retry ARGS...: gc, retried a few times: IAM needs a moment to see a service account just created.

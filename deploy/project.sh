@@ -27,13 +27,15 @@ read_enabled_apis() {
 enable_apis() {
   log "APIs"
   local api
-  local -a missing=()
+  local -a missing=() apis=("${REQUIRED_APIS[@]}")
+  # Cloud Monitoring only for the alert e-mail (deploy/alerts.sh); new projects have it on anyway.
+  [[ -z "${ALERT_EMAIL:-}" ]] || apis+=(monitoring.googleapis.com)
   read_enabled_apis
-  for api in "${REQUIRED_APIS[@]}"; do
+  for api in "${apis[@]}"; do
     api_enabled "$api" || missing+=("$api")
   done
   if ((${#missing[@]} == 0)); then
-    note "all ${#REQUIRED_APIS[@]} APIs are enabled"
+    note "all ${#apis[@]} APIs are enabled"
   else
     gc services enable "${missing[@]}"
   fi

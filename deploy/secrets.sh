@@ -1,8 +1,11 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034  # COMMAND_KEY_STORED is read by iam.sh
+# shellcheck disable=SC2034  # COMMAND_KEY_STORED and OPTIONAL_SECRET_STORED are read by iam.sh and worker.sh
 # The secrets: the Tesla client secret (read by the worker through secretKeyRef), the token record
-# (contract: TOKENS_SECRET_NAME), which the deploy seeds once from TESLA_REFRESH_TOKEN, and the
-# owner's command-signing private key (TESLA_COMMAND_KEY_SECRET), from TESLA_COMMAND_KEY_FILE.
+# (contract: TOKENS_SECRET_NAME), which the deploy seeds once from TESLA_REFRESH_TOKEN, the
+# owner's command-signing private key (TESLA_COMMAND_KEY_SECRET), from TESLA_COMMAND_KEY_FILE, and
+# two optional ones the worker reads by secretKeyRef only when set: ALERT_WEBHOOK_URL (secret
+# tesla-alert-webhook: a webhook URL often embeds its own secret) and ENTSOE_API_TOKEN
+# (tesla-entsoe-token).
 #
 # Values go to gcloud on stdin (`--data-file=-`) or as a file (`--data-file=PATH`), never on a
 # command line. A new version is added only when the value changed: every enabled version is
@@ -104,6 +107,39 @@ store_command_key() {
   gc secrets versions add "$TESLA_COMMAND_KEY_SECRET" "--data-file=$path" --format=none
 }
 
+# OPTIONAL_SECRET_STORED[SECRET]=1: the worker reads SECRET (the template keeps its secretKeyRef).
+declare -A OPTIONAL_SECRET_STORED=()
+# Optional secrets to delete once the worker no longer refers to them (secrets_cleanup).
+OPTIONAL_SECRETS_UNSET=()
+
+# store_optional_secret VAR SECRET: the value of VAR as SECRET's latest version, added only when it
+# changed (each enabled version is billed). With VAR unset a SECRET of ours is deleted, after the
+# worker stops referring to it (a revision whose secretKeyRef is missing cannot start).
+store_optional_secret() {
+  local var="$1" name="$2" current=""
+  if [[ -z "${!var:-}" ]]; then
+    ! listed "$name" "$SECRET_NAMES" || OPTIONAL_SECRETS_UNSET+=("$name")
+    return 0
+  fi
+  ensure_secret "$name"
+  OPTIONAL_SECRET_STORED["$name"]=1
+  if has_enabled_version "$name" && gc_get current secrets versions access latest "--secret=$name" &&
+    [[ "$current" == "${!var}" ]]; then
+    note "$name is up to date"
+    return 0
+  fi
+  gc_stdin_secret "$var" "$var" secrets versions add "$name" --data-file=- --format=none
+}
+
+# secrets_cleanup: delete the optional secrets whose setting was removed (after the worker was replaced).
+secrets_cleanup() {
+  local name
+  for name in ${OPTIONAL_SECRETS_UNSET[@]+"${OPTIONAL_SECRETS_UNSET[@]}"}; do
+    note "$name is no longer set in deploy/config.env: deleting the secret"
+    gc secrets delete "$name"
+  done
+}
+
 secrets_setup() {
   log "secrets"
   read_secret_names
@@ -112,4 +148,6 @@ secrets_setup() {
   store_client_secret
   seed_token_record
   store_command_key
+  store_optional_secret ALERT_WEBHOOK_URL "$ALERT_WEBHOOK_SECRET_NAME"
+  store_optional_secret ENTSOE_API_TOKEN "$ENTSOE_SECRET_NAME"
 }

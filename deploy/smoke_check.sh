@@ -126,7 +126,11 @@ check_delivery() {
   case "$code" in
   2??) pass "$job delivered: $service answered $code" ;;
   401) fail "$job: $service refused the job's OIDC token ($code ${reason:-UNAUTHENTICATED}): its audience must be $audience and its account $SCHEDULER_SA; run ./deploy_scout_worker.sh to re-apply the jobs" ;;
-  403) fail "$job: $service refused the caller ($code ${reason:-PERMISSION_DENIED}): $SCHEDULER_SA needs roles/run.invoker on $service and must be in the worker's WORKER_ALLOWED_INVOKERS; run ./deploy_scout_worker.sh" ;;
+  403)
+    local also=""
+    [[ "$service" != "$WORKER_SERVICE_NAME" ]] || also=" and must be in the worker's WORKER_ALLOWED_INVOKERS"
+    fail "$job: $service refused the caller ($code ${reason:-PERMISSION_DENIED}): $SCHEDULER_SA needs roles/run.invoker on $service$also; run ./deploy_scout_worker.sh to re-apply the grants"
+    ;;
   *) fail "$job: the attempt ended with HTTP $code ${reason}" ;;
   esac
   if [[ "$code" != 2?? ]]; then

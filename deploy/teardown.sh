@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Remove everything deploy_scout_worker.sh made: scheduler jobs (the static ones, the deprecated one
-# and the worker's one-shot special-* jobs), the function, the worker service, its image
-# repositories (gcf-artifacts only when the deploy made it), the build source bucket, the secrets,
-# the custom role, the project-level grants and the four service accounts.
+# and the worker's one-shot special-* jobs), the alert policy and its e-mail channel, the function,
+# the worker service (and with it the owners' access), its image repositories (gcf-artifacts only
+# when the deploy made it), the build source bucket, the secrets, the custom role, the
+# project-level grants and the four service accounts.
 #
 #   deploy/teardown.sh            # asks you to type the project ID
 #   deploy/teardown.sh --yes      # no question (scripts)
@@ -17,6 +18,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source=deploy/project.sh
 source "$DEPLOY_DIR/project.sh"
+# shellcheck source=deploy/alerts.sh
+source "$DEPLOY_DIR/alerts.sh"
 
 confirm() {
   [[ "${1:-}" == --yes || "${1:-}" == -y ]] && return 0
@@ -100,6 +103,8 @@ delete_secrets() {
   read_secret_names
   delete_listed secret "$CLIENT_SECRET_NAME" "$SECRET_NAMES" secrets delete "$CLIENT_SECRET_NAME"
   delete_listed secret "$TESLA_COMMAND_KEY_SECRET" "$SECRET_NAMES" secrets delete "$TESLA_COMMAND_KEY_SECRET"
+  delete_listed secret "$ALERT_WEBHOOK_SECRET_NAME" "$SECRET_NAMES" secrets delete "$ALERT_WEBHOOK_SECRET_NAME"
+  delete_listed secret "$ENTSOE_SECRET_NAME" "$SECRET_NAMES" secrets delete "$ENTSOE_SECRET_NAME"
   if [[ "${KEEP_TOKENS:-0}" == 1 ]]; then
     note "KEEP_TOKENS=1: $TOKENS_SECRET_NAME kept"
   else
@@ -155,9 +160,11 @@ main() {
   confirm "${1:-}"
   log "tearing down tesla-offpeak in project $GOOGLE_CLOUD_PROJECT, region $GOOGLE_CLOUD_LOCATION"
   read_enabled_apis
-  is_dry_run && ENABLED_APIS="$(printf '%s\n' "${REQUIRED_APIS[@]}")"
+  is_dry_run && ENABLED_APIS="$(printf '%s\n' "${REQUIRED_APIS[@]}" monitoring.googleapis.com)"
 
   delete_scheduler_jobs
+  # Before the worker: the policy watches its logs, and each month it stays is billed.
+  alerts_teardown
   delete_services
   delete_project_grants
   log "secrets, images and build sources"

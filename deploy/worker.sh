@@ -4,8 +4,6 @@
 # rendered cloud-run-service-worker.yaml. IAM (run.invoker) is added afterwards by iam.sh. Also
 # the image repositories (with cleanup policies) and the build source bucket both builds use.
 
-SECRET_VARIABLES=(TESLA_CLIENT_SECRET TESLA_REFRESH_TOKEN WORKER_API_TOKEN ENTSOE_API_TOKEN)
-
 # Keep the two newest versions of each image and delete the others after a few days
 # (each stored GB is billed; FACTS, Artifact Registry). Keep policies win over delete ones.
 CLEANUP_POLICY_JSON='[
@@ -53,13 +51,25 @@ ensure_source_bucket() {
   fi
 }
 
-# worker_resolve_url: WORKER_URL, the base URL every caller uses as OIDC audience. Before the
-# first deploy it is the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app, which Cloud
-# Run shows first once the service exists.
+# The worker service's annotation listing the owner grants (run.invoker bindings) this deploy made:
+# only those are ever taken away again (deploy/iam.sh, iam_grant_owner_roles).
+OWNER_GRANTS_ANNOTATION=tesla-offpeak/owner-grants
+
+# worker_resolve_url: WORKER_URL, the base URL every caller uses as OIDC audience, and
+# WORKER_EXISTS / PREVIOUS_OWNER_GRANTS from the deployed service. Before the first deploy the URL
+# is the deterministic https://SERVICE-PROJECT_NUMBER.REGION.run.app, which Cloud Run shows first
+# once the service exists.
+# shellcheck disable=SC2034  # WORKER_EXISTS and PREVIOUS_OWNER_GRANTS are read by iam.sh
 worker_resolve_url() {
-  if gc_get WORKER_URL run services list "--region=$GOOGLE_CLOUD_LOCATION" \
-    "--filter=metadata.name=$WORKER_SERVICE_NAME" --format='value(status.url)' && [[ -n "$WORKER_URL" ]]; then
-    return 0
+  local row=""
+  WORKER_EXISTS=0
+  PREVIOUS_OWNER_GRANTS=""
+  if gc_get row run services list "--region=$GOOGLE_CLOUD_LOCATION" "--filter=metadata.name=$WORKER_SERVICE_NAME" \
+    --format="value(status.url,metadata.annotations.\"$OWNER_GRANTS_ANNOTATION\")" && [[ -n "$row" ]]; then
+    WORKER_URL="$(cut -f1 <<<"$row")"
+    PREVIOUS_OWNER_GRANTS="$(cut -f2 <<<"$row")"
+    WORKER_EXISTS=1
+    [[ -z "$WORKER_URL" ]] || return 0
   fi
   project_number
   WORKER_URL="https://${WORKER_SERVICE_NAME}-${PROJECT_NUMBER}.${GOOGLE_CLOUD_LOCATION}.run.app"
@@ -102,20 +112,30 @@ YAML
 
 # render_template SRC DEST: replace each ${NAME} with the shell variable NAME (empty when unset:
 # the worker then uses the contract default). Secrets are refused: they come by secretKeyRef.
+# Lines between `#@if FLAG` and `#@end` are kept only when the shell variable FLAG is 1 (a
+# secretKeyRef to a secret that does not exist would stop the revision from starting).
 render_template() {
-  local src="$1" dest="$2" text name value secret
+  local src="$1" dest="$2" text="" name value line keep=1
   local -a names=()
-  text="$(<"$src")"
-  mapfile -t names < <(grep -oE '\$\{[A-Z_][A-Z0-9_]*\}' "$src" | LC_ALL=C sort -u | sed -e 's/^\${//' -e 's/}$//')
+  while IFS= read -r line || [[ -n "$line" ]]; do
+    if [[ "$line" =~ ^[[:space:]]*#@if[[:space:]]+([A-Z_][A-Z0-9_]*)[[:space:]]*$ ]]; then
+      name="${BASH_REMATCH[1]}"
+      keep=0
+      [[ "${!name:-0}" != 1 ]] || keep=1
+    elif [[ "$line" =~ ^[[:space:]]*#@end[[:space:]]*$ ]]; then
+      keep=1
+    elif ((keep)); then
+      text+="$line"$'\n'
+    fi
+  done <"$src"
+  mapfile -t names < <(grep -oE '\$\{[A-Z_][A-Z0-9_]*\}' <<<"$text" | LC_ALL=C sort -u | sed -e 's/^\${//' -e 's/}$//')
   for name in "${names[@]}"; do
-    for secret in "${SECRET_VARIABLES[@]}"; do
-      [[ "$name" != "$secret" ]] || die "$src must not take $name as plain text: use secretKeyRef"
-    done
+    ! is_secret_setting "$name" || die "$src must not take $name as plain text: use secretKeyRef"
     value="${!name:-}"
     [[ "$value" != *$'\n'* ]] || die "$name must be one line"
     text="${text//"\${$name}"/"$(yaml_escape "$value")"}"
   done
-  printf '%s\n' "$text" >"$dest"
+  printf '%s' "$text" >"$dest"
 }
 
 # shellcheck disable=SC2034  # the template reads these through ${!name}
@@ -124,7 +144,19 @@ render_worker_yaml() {
   WORKER_SERVICE_ACCOUNT="$WORKER_SA"
   WORKER_SERVICE_URL="$WORKER_URL"
   WORKER_ALLOWED_INVOKERS="$SCOUT_SA,$SCHEDULER_SA"
+  # Each invoker pinned to its account's unique id: an account deleted and re-created under the
+  # same e-mail (by anyone who may create accounts in the project) gets a new id and is refused.
+  local scout_id scheduler_id
+  sa_unique_id scout_id "$SCOUT_SA"
+  sa_unique_id scheduler_id "$SCHEDULER_SA"
+  WORKER_ALLOWED_INVOKER_IDS="$SCOUT_SA=$scout_id,$SCHEDULER_SA=$scheduler_id"
+  # Only the scout reaches the token endpoints; the scheduler account only runs jobs.
+  WORKER_SCOUT_INVOKERS="$SCOUT_SA"
+  WORKER_OWNER_EMAILS="$OWNER_EMAILS"
+  OWNER_GRANTS_VALUE="$OWNER_GRANTS"
   SCHEDULER_SERVICE_ACCOUNT="$SCHEDULER_SA"
+  ALERT_WEBHOOK_STORED="${OPTIONAL_SECRET_STORED[$ALERT_WEBHOOK_SECRET_NAME]:-0}"
+  ENTSOE_TOKEN_STORED="${OPTIONAL_SECRET_STORED[$ENTSOE_SECRET_NAME]:-0}"
   WORKER_YAML="$WORK_DIR/cloud-run-service-worker.rendered.yaml"
   render_template "$REPO_ROOT/cloud-run-service-worker.yaml" "$WORKER_YAML"
 }
@@ -132,6 +164,7 @@ render_worker_yaml() {
 deploy_worker() {
   log "worker (Cloud Run service $WORKER_SERVICE_NAME)"
   worker_resolve_url
+  plan_owner_grants
   stage_worker
   build_worker_image
   render_worker_yaml

@@ -21,7 +21,11 @@ PROJECT = "tesla-offpeak-demo"
 REGION = "europe-west1"
 CLIENT_SECRET = "cs-Very-Secret-4242"
 REFRESH_TOKEN = "EU_rt-Secret-Token-9999"
+# Optional secrets: a webhook URL carries its own secret (an ntfy topic nobody can guess).
+WEBHOOK_URL = "https://ntfy.sh/tesla-offpeak-Secret-Topic-7777"
+ENTSOE_TOKEN = "entsoe-Secret-Token-3131"
 SECRET_VALUES = (CLIENT_SECRET, REFRESH_TOKEN)
+OPTIONAL_SECRET_VALUES = (WEBHOOK_URL, ENTSOE_TOKEN)
 
 WORKER_SA = f"tesla-worker@{PROJECT}.iam.gserviceaccount.com"
 SCOUT_SA = f"tesla-scout@{PROJECT}.iam.gserviceaccount.com"

@@ -1,103 +1,39 @@
-"""The deploy scripts run by the real gcloud CLI, offline, against gcp_fake and drongo.
+"""The deploy scripts run by the real gcloud CLI, offline, against gcp_fake and drongo: the life of a deploy.
 
-One fake project lives through the whole module: first deploy on an empty project → a second
-deploy that changes nothing → a config change → the smoke check → teardown of the full project →
-teardown of the then empty one. What each step did is read back from the fake's stored resources
-and from the API requests gcloud made, not from gcloud's argv alone.
+The project's life (first deploy on an empty project, a second that changes nothing, a config
+change, smoke checks, teardown twice) is lifecycle.py's, shared by the test_real_gcloud_* modules.
+What each step did is read back from the fake's stored resources and from the API requests gcloud
+made, not from gcloud's argv alone.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.deploy.harness import BASE_CONFIG, PROJECT, SECRET_VALUES, Run
+from tests.deploy.harness import OPTIONAL_SECRET_VALUES, PROJECT, SECRET_VALUES
+from tests.deploy.lifecycle import (
+    BUILD_SA,
+    NEW_WEBHOOK_URL,
+    REGION,
+    REPOS,
+    ROTATED_SECRET,
+    SERVICES,
+    STATIC_JOBS,
+    WORKER_SA,
+    Life,
+    creates,
+    worker_env,
+)
 from tests.deploy.real_gcloud import RealGcloudProject
 
-REGION = "europe-west1"
-WORKER_SA = f"tesla-worker@{PROJECT}.iam.gserviceaccount.com"
+# The session's lifecycle runs inside whichever test asks for it first: several minutes.
+pytestmark = pytest.mark.timeout(900)
 SCOUT_SA = f"tesla-scout@{PROJECT}.iam.gserviceaccount.com"
 SCHEDULER_SA = f"tesla-scheduler@{PROJECT}.iam.gserviceaccount.com"
-BUILD_SA = f"tesla-build@{PROJECT}.iam.gserviceaccount.com"
-REPOS = f"projects/{PROJECT}/locations/{REGION}/repositories"
-SERVICES = f"projects/{PROJECT}/locations/{REGION}/services"
-ROTATED_SECRET = "cs-Rotated-Secret-5151"
-STATIC_JOBS = ("tesla-scout-every-15-min", "tesla-daily-special-charging-check", "tesla-run-cycle-failsafe")
-# A P-256 key made for these tests only (openssl ecparam -name prime256v1 -genkey -noout).
-COMMAND_KEY = """-----BEGIN EC PRIVATE KEY-----
-MHcCAQEEIMmBvFhT0oBxXIuK1fQ1zbE0x3Qm3hO7pZ2rJq1v8P4xoAoGCCqGSM49
-AwEHoUQDQgAE3lGZ0cXr0Xb7yq2m5f4xwqO8wYb9O5r8Xv9a0wY3r3h3W2Qy0y9H
-m6v8Jd3Wq5b0rN7Jt1b4h2f8Xw7s1pQy3g==
------END EC PRIVATE KEY-----
-"""
-
-
-def creates(run: Run) -> list[str]:
-    """The create-like API requests of a run (POST on a collection, PUT uploads aside)."""
-    found = []
-    for request in run.requests:
-        path = request["path"]
-        if request["method"] != "POST" or ":" in path.rsplit("/", 1)[-1]:
-            continue
-        if request["api"] in ("oauth2", "logging") or "/upload/" in path:
-            continue
-        found.append(f"{request['api']} {path}")
-    return found
-
-
-class Life:
-    """The runs of the module's one project, in order."""
-
-    def __init__(self, project: RealGcloudProject) -> None:
-        self.project = project
-        self.runs: dict[str, Run] = {}
-        self.states: dict[str, dict[str, Any]] = {}
-
-    def step(self, name: str, script: str = "deploy_scout_worker.sh", *args: str, **env: str) -> Run:
-        run = self.project.run(script, *args, env=env)
-        self.runs[name] = run
-        self.states[name] = self.project.state()
-        self.states[name]["jobs"] = (
-            self.project.jobs() if "cloudscheduler.googleapis.com" in self.states[name]["enabled"] else {}
-        )
-        return run
-
-
-@pytest.fixture(scope="module")
-def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
-    project = RealGcloudProject(tmp_path_factory.mktemp("real-gcloud"))
-    key = project.root / "private-key.pem"
-    key.write_text(COMMAND_KEY)
-    config = {**BASE_CONFIG, "TESLA_COMMAND_KEY_FILE": str(key), "TESLA_APP_DOMAIN": "tesla.example.com"}
-    project.write_config(config)
-    life = Life(project)
-    try:
-        first = life.step("first")
-        assert first.returncode == 0, first.output[-6000:]
-        # The refresh token only seeds the first record: later runs must not need it.
-        project.write_config({k: v for k, v in config.items() if k != "TESLA_REFRESH_TOKEN"})
-        second = life.step("second")
-        assert second.returncode == 0, second.output[-6000:]
-        project.write_config({**config, "TESLA_CLIENT_SECRET": ROTATED_SECRET, "TIMEZONE": "Europe/Berlin"})
-        third = life.step("changed")
-        assert third.returncode == 0, third.output[-6000:]
-        life.step("smoke", "deploy/smoke_check.sh", SMOKE_POLL_SECONDS="0", SMOKE_WAIT_SECONDS="0")
-        # A one-shot job the worker made at run time, and a job that is not ours.
-        for job in ("special-send-special-1-20250807-0700", "someone-elses-job"):
-            body = {"name": f"projects/{PROJECT}/locations/{REGION}/jobs/{job}", "schedule": "0 3 7 8 *"}
-            project.fake.drongo("POST", f"/v1/projects/{PROJECT}/locations/{REGION}/jobs", body)
-        torn = life.step("teardown", "deploy/teardown.sh", "--yes")
-        assert torn.returncode == 0, torn.output[-6000:]
-        again = life.step("teardown_again", "deploy/teardown.sh", "--yes")
-        assert again.returncode == 0, again.output[-6000:]
-        yield life
-    finally:
-        project.close()
 
 
 def test_the_fake_served_every_request(life: Life) -> None:
@@ -136,8 +72,7 @@ def test_a_config_change_updates_in_place(life: Life) -> None:
     jobs = life.states["changed"]["jobs"]
     assert jobs["tesla-run-cycle-failsafe"]["timeZone"] == "Europe/Berlin"
     worker = life.states["changed"]["run_services"][f"{SERVICES}/tesla-worker"]
-    env = {e["name"]: e.get("value") for e in worker["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["TIMEZONE"] == "Europe/Berlin"
+    assert worker_env(life.states["changed"])["TIMEZONE"]["value"] == "Europe/Berlin"
     assert worker["revisions"] == life.states["second"]["run_services"][f"{SERVICES}/tesla-worker"]["revisions"] + 1
 
 
@@ -204,15 +139,18 @@ def test_no_job_gives_up_while_its_target_still_works(life: Life) -> None:
 
 
 def test_secrets_never_reach_argv_output_or_gcloud_environment(life: Life) -> None:
-    for name in ("first", "second", "changed"):
+    secrets = (*SECRET_VALUES, *OPTIONAL_SECRET_VALUES, ROTATED_SECRET, NEW_WEBHOOK_URL)
+    for name in ("first", "second", "changed", "teardown"):
         run = life.runs[name]
         for call in run.calls:
             text = json.dumps(call["argv"])
-            for secret in (*SECRET_VALUES, ROTATED_SECRET, "BEGIN EC PRIVATE KEY"):
+            for secret in (*secrets, "BEGIN EC PRIVATE KEY"):
                 assert secret not in text
             assert call["secret_env"] == []
-        for secret in (*SECRET_VALUES, ROTATED_SECRET, "MHcCAQEEIMmBvFhT0oBx"):
+        for secret in (*secrets, "MHcCAQEEIMmBvFhT0oBx"):
             assert secret not in run.output
+    # The webhook's topic is its secret: not even a part of the URL is shown.
+    assert "Secret-Topic" not in life.runs["first"].output
 
 
 def test_the_command_key_is_stored_once_and_readable_by_the_worker_only(life: Life) -> None:
@@ -227,9 +165,7 @@ def test_the_command_key_is_stored_once_and_readable_by_the_worker_only(life: Li
         assert not [
             c for c in life.runs[step].calls if c["argv"][:4] == ["secrets", "versions", "add", "tesla-command-key"]
         ]
-    worker = state["run_services"][f"{SERVICES}/tesla-worker"]
-    env = {e["name"]: e.get("value") for e in worker["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["TESLA_COMMAND_KEY_SECRET"] == "tesla-command-key"
+    assert worker_env(state)["TESLA_COMMAND_KEY_SECRET"]["value"] == "tesla-command-key"
     out = life.runs["first"].stdout
     assert "https://tesla.example.com/.well-known/appspecific/com.tesla.3p.public-key.pem" in out
     assert "https://tesla.com/_ak/tesla.example.com" in out
@@ -276,6 +212,8 @@ def test_teardown_removes_everything_the_deploy_made(life: Life) -> None:
     assert [b["role"] for b in owners] == ["roles/owner"]
     # Kept unless asked: the database may hold other data.
     assert state["databases"]
+    # Every secret, the optional ones too (the webhook's was still set).
+    assert life.project.drongo_get(f"/v1/projects/{PROJECT}/secrets").get("secrets", []) == []
 
 
 def test_teardown_of_an_emptied_project_deletes_nothing(life: Life) -> None:

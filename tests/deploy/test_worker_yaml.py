@@ -10,7 +10,7 @@ import yaml
 
 from tests.deploy.harness import ROOT
 
-# Contract section 4 variables the worker reads, plus the two the deploy adds for it.
+# Contract section 4 variables the worker reads, plus the ones the deploy adds for it.
 WORKER_VARIABLES = {
     "GOOGLE_CLOUD_PROJECT",
     "GOOGLE_CLOUD_LOCATION",
@@ -48,8 +48,20 @@ WORKER_VARIABLES = {
     "MAX_WINDOWS",
     "SCHEDULER_SERVICE_ACCOUNT",
     "TESLA_COMMAND_KEY_SECRET",
+    "TESLA_COMMAND_SIGNING",
+    "WORKER_ALLOWED_INVOKER_IDS",
+    "WORKER_SCOUT_INVOKERS",
+    "WORKER_OWNER_EMAILS",
+    "ALERT_EMAIL",
+    "ALERT_WEBHOOK_URL",
+    "OFFPEAK_DISTRIBUTION",
+    "OFFPEAK_SELLER_MARGIN",
+    "ENTSOE_API_TOKEN",
+    "ENTSOE_AREA",
 }
-SECRETS = {"TESLA_CLIENT_SECRET", "TESLA_REFRESH_TOKEN", "WORKER_API_TOKEN", "ENTSOE_API_TOKEN"}
+SECRETS = {"TESLA_CLIENT_SECRET", "TESLA_REFRESH_TOKEN", "WORKER_API_TOKEN", "ENTSOE_API_TOKEN", "ALERT_WEBHOOK_URL"}
+# Optional secrets: referred to only when stored, so their entries sit in `#@if FLAG` blocks.
+OPTIONAL_SECRETS = {"ALERT_WEBHOOK_URL": "ALERT_WEBHOOK_STORED", "ENTSOE_API_TOKEN": "ENTSOE_TOKEN_STORED"}
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +109,23 @@ def test_env_follows_the_contract_and_secrets_come_by_reference(service: dict[st
     for entry in env:
         if "value" in entry:
             assert isinstance(entry["value"], str), entry["name"]
+
+
+def test_optional_secrets_come_by_reference_only_when_stored(service: dict[str, Any]) -> None:
+    by_name = {e["name"]: e for e in service["spec"]["template"]["spec"]["containers"][0]["env"]}
+    text = (ROOT / "cloud-run-service-worker.yaml").read_text()
+    for name, flag in OPTIONAL_SECRETS.items():
+        assert set(by_name[name]) == {"name", "valueFrom"}
+        assert by_name[name]["valueFrom"]["secretKeyRef"]["key"] == "latest"
+        block = re.search(rf"#@if {flag}\n(.*?)#@end", text, re.DOTALL)
+        assert block is not None and f"- name: {name}\n" in block.group(1), name
+    # Nothing else is conditional: every other variable is always there (empty = the default).
+    assert len(re.findall(r"^ *#@if ", text, re.MULTILINE)) == len(OPTIONAL_SECRETS)
+
+
+def test_the_owner_grants_the_deploy_made_are_recorded_on_the_service(service: dict[str, Any]) -> None:
+    annotations = service["metadata"]["annotations"]
+    assert annotations["tesla-offpeak/owner-grants"] == "${OWNER_GRANTS_VALUE}"
 
 
 def test_no_placeholder_names_a_secret() -> None:

@@ -4,8 +4,10 @@ Shapes from googlecloudsdk/generated_clients/apis/iam/v1 (ServiceAccount, Role) 
 reference (https://cloud.google.com/iam/docs/reference/rest): a missing account answers 404
 NOT_FOUND "Unknown service account"; creating one twice 409 ALREADY_EXISTS; a deleted custom role
 stays readable with `"deleted": true` and can be undeleted (https://cloud.google.com/iam/docs/creating-custom-roles#deleting-custom-role);
-`list` leaves out the `accounts`/`roles` key when there are none. iamcredentials
-`generateIdToken` answers `{"token": ...}` (https://cloud.google.com/iam/docs/reference/credentials/rest).
+`list` leaves out the `accounts`/`roles` key when there are none. An account's `uniqueId` is a
+21-digit number of its own, stable while the account lives and new for an account re-created under
+the same e-mail (what the worker's WORKER_ALLOWED_INVOKER_IDS pins); the `sub` of its ID tokens.
+iamcredentials `generateIdToken` answers `{"token": ...}` (https://cloud.google.com/iam/docs/reference/credentials/rest).
 """
 
 from __future__ import annotations
@@ -37,6 +39,19 @@ def account_exists(fake: Fake, email: str) -> bool:
     return account_name(fake, email) in fake.table("service_accounts")
 
 
+def unique_id_of(fake: Fake, email: str) -> str | None:
+    """The uniqueId of the project's service account EMAIL (None when there is none)."""
+    found = fake.table("service_accounts").get(account_name(fake, email))
+    return None if found is None else str(found["uniqueId"])
+
+
+def _new_unique_id(fake: Fake, email: str) -> str:
+    created = fake.data.setdefault("accounts_created", 0) + 1
+    fake.data["accounts_created"] = created
+    digest = hashlib.sha256(f"{email}#{created}".encode()).hexdigest()
+    return "1" + str(int(digest, 16) % 10**20).zfill(20)
+
+
 def _account(fake: Fake, request: Request) -> JsonDict:
     project = request.params["project"]
     if project != "-":
@@ -65,7 +80,7 @@ def create_account(fake: Fake, request: Request) -> JsonDict:
     name = account_name(fake, email)
     if name in fake.table("service_accounts"):
         raise already_exists(f"Service account {account_id} already exists within project projects/{fake.project_id}.")
-    unique = str(int(hashlib.sha256(email.encode()).hexdigest(), 16) % 10**21)
+    unique = _new_unique_id(fake, email)
     account = {
         "name": name,
         "projectId": fake.project_id,
@@ -180,7 +195,7 @@ def generate_id_token(fake: Fake, request: Request) -> JsonDict:
     if not account_exists(fake, email):
         raise not_found(f"Unknown service account: {email}")
     body = request.json()
-    return {"token": id_token(email, body["audience"])}
+    return {"token": id_token(email, body["audience"], unique_id_of(fake, email))}
 
 
 # What `permissions.queryTestablePermissions` lists for a project and custom roles may hold; gcloud

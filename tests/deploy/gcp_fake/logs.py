@@ -4,7 +4,8 @@ Request and entry shapes from googlecloudsdk/generated_clients/apis/logging/v2 a
 https://cloud.google.com/logging/docs/reference/v2/rest/v2/entries/list: POST /v2/entries:list
 `{"resourceNames", "filter", "orderBy", "pageSize"}` → `{"entries": [...]}`. The filter language is
 served only in the part the deploy uses: comparisons `FIELD = | != | >= | <= | > | < | : "VALUE"` of
-dotted fields joined by AND (https://cloud.google.com/logging/docs/view/logging-query-language);
+dotted fields joined by AND, and `FIELD:*` (the field is present), as the alert policy's filter
+uses it (https://cloud.google.com/logging/docs/view/logging-query-language);
 anything else is refused with 400, so a test notices a query this fake cannot judge.
 """
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 
 routes = Routes()
 TERM = re.compile(
-    r'^\s*(?P<field>[A-Za-z_@][\w.@/-]*)\s*(?P<op>>=|<=|!=|=|>|<|:)\s*(?P<value>"(?:[^"\\]|\\.)*"|[\w.:+-]+)\s*$'
+    r'^\s*(?P<field>[A-Za-z_@][\w.@/-]*)\s*(?P<op>>=|<=|!=|=|>|<|:)\s*(?P<value>"(?:[^"\\]|\\.)*"|[\w.:+-]+|\*)\s*$'
 )
 
 
@@ -46,6 +47,8 @@ def _matches(entry: JsonDict, term: re.Match[str]) -> bool:
     value = term["value"]
     expected = value[1:-1].replace('\\"', '"') if value.startswith('"') else value
     actual = _field(entry, term["field"])
+    if value == "*":  # FIELD:* — present, whatever its value
+        return term["op"] == ":" and actual is not None
     if actual is None:
         return term["op"] == "!="
     text = str(actual)

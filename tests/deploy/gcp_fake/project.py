@@ -13,6 +13,7 @@ ID token when the assertion asks for a `target_audience`.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from typing import TYPE_CHECKING
@@ -103,8 +104,8 @@ def _jwt_claims(token: str) -> JsonDict:
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
-def id_token(email: str, audience: str) -> str:
-    """An ID token shaped like Google's (unsigned: nothing here verifies signatures)."""
+def id_token(email: str, audience: str, subject: str | None = None) -> str:
+    """An ID token shaped like Google's (unsigned: nothing here verifies signatures); `sub` is the account's id."""
 
     def part(value: JsonDict) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
@@ -116,7 +117,7 @@ def id_token(email: str, audience: str) -> str:
         "azp": email,
         "email": email,
         "email_verified": True,
-        "sub": str(abs(hash(email)) % 10**21),
+        "sub": subject or str(int(hashlib.sha256(email.encode()).hexdigest(), 16) % 10**21),
         "iat": now,
         "exp": now + 3600,
     }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tests.deploy.gcp_fake import logs, run
 from tests.deploy.gcp_fake.core import ApiError, JsonDict, Request, Routes
-from tests.deploy.gcp_fake.iam import account_exists
+from tests.deploy.gcp_fake.iam import account_exists, unique_id_of
 from tests.deploy.gcp_fake.project import id_token
 
 if TYPE_CHECKING:
@@ -43,7 +43,11 @@ def deliver(fake: Fake, job: JsonDict, location: str, job_id: str) -> int:
     uri = target.get("uri", "")
     oidc = target.get("oidcToken", {})
     email = oidc.get("serviceAccountEmail", "")
-    token = id_token(email, oidc.get("audience") or uri) if email and account_exists(fake, email) else ""
+    token = (
+        id_token(email, oidc.get("audience") or uri, unique_id_of(fake, email))
+        if email and account_exists(fake, email)
+        else ""
+    )
     code, reason = run.invoke(fake, uri, token)
     resource = {
         "type": "cloud_scheduler_job",

@@ -28,6 +28,7 @@ from tests.deploy.gcp_fake import (
     functions,
     iam,
     logs,
+    monitoring,
     project,
     run,
     scheduler,
@@ -72,7 +73,7 @@ DEFAULT_SERVICES = [
     "storage-component.googleapis.com",
     "storage.googleapis.com",
 ]
-MODULES = (project, iam, firestore, artifacts, build, storage, run, functions, secrets, scheduler, logs)
+MODULES = (project, iam, firestore, artifacts, build, storage, run, functions, secrets, scheduler, logs, monitoring)
 
 
 def seed(project_id: str, project_number: str, owner: str) -> JsonDict:
@@ -93,6 +94,7 @@ class Fake:
         self.state = State(state_path, seed(project_id, project_number, owner))
         self.project_id = project_id
         self.project_number = project_number
+        self.deployer = owner.split(":", 1)[-1]  # the e-mail gcloud is logged in as
         self.drongo_url = drongo_url.rstrip("/")
         self.routes: list[Route] = [route for module in MODULES for route in module.routes.items]
         self.base_url = ""  # http://127.0.0.1:PORT, known once the server is bound
