@@ -126,7 +126,11 @@ def chromium(profile: Path) -> Iterator[Browser]:
                 raise AssertionError("chromedriver did not start")
             time.sleep(0.1)
         options = {"binary": binary, "args": [*CHROMIUM_FLAGS, f"--user-data-dir={profile}"]}
-        capabilities = {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options}}
+        # An implicit wait: after a form's click the next page may still be loading on a busy machine,
+        # so element lookups wait for it (up to 10 s) instead of failing on the page being left.
+        capabilities = {
+            "alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": options, "timeouts": {"implicit": 10_000}}
+        }
         answer = requests.post(f"{endpoint}/session", json={"capabilities": capabilities}, timeout=60)
         value = answer.json()["value"]
         assert answer.status_code == 200, value
