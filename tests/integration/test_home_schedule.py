@@ -53,3 +53,28 @@ def test_the_last_plan_keeps_charging_every_night_when_the_cloud_is_down(make_sy
     later = {a.date() for a, _, _ in system.sim.charge_log(system.vin)}
     assert len(later) > len(nights)  # charged again the next night, in the same (recurring) window
     assert system.sim.unscheduled_charging(system.vin) == []
+
+
+def test_the_failsafe_does_not_wake_a_car_that_slept_at_home_since_its_plan_ran(
+    make_system: Callable[..., System],
+) -> None:
+    system = make_system(FRIDAY_EVENING, vehicle={"battery_level": 40, "charge_limit": 80, "asleep": False})
+    system.scout_tick()  # plugged in at home: planned, home schedule placed
+    system.advance(timedelta(hours=30), scout_every=None)  # charged in the night's window, then slept
+    assert system.sim.snapshot(system.vin)["state"] == "asleep"
+    wakes = system.sim.counters()["wakes"]
+    status, body = system.call_worker("POST", "/run-cycle")
+    assert status == 200 and body["reason"] in ("already_at_limit", "schedule_unchanged", "schedule_current"), body
+    assert system.sim.counters()["wakes"] == wakes  # the completed plan says it is full: no $0.02 wake
+
+
+def test_the_failsafe_leaves_an_unplugged_sleeping_car_alone(make_system: Callable[..., System]) -> None:
+    system = make_system(
+        FRIDAY_EVENING, vehicle={"battery_level": 40, "charge_limit": 80, "asleep": False, "plugged_in": False}
+    )
+    system.scout_tick()  # at home, not plugged in: the home schedule is there for when it is
+    system.advance(timedelta(hours=30), scout_every=None)  # past the plan's window: the plan is not current
+    wakes = system.sim.counters()["wakes"]
+    status, body = system.call_worker("POST", "/run-cycle")
+    assert status == 200 and body["reason"] == "not_plugged_in", body
+    assert system.sim.counters()["wakes"] == wakes  # plugging in wakes the car; the scout plans then

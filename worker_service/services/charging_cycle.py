@@ -27,6 +27,8 @@ CYCLE_STATE = vehicle_readings.CYCLE_STATE
 SCOUT_STATE = "scout_state"
 
 
+# How long the last reading of a car asleep at home is trusted by the failsafe (it woke for nothing since).
+KEPT_READING_FOR = timedelta(days=7)
 # Scout reasons after which the car may have moved or been driven: always plan again.
 REPLAN_REASONS = ("arrived_home", "first_detection")
 PLAN_FRESH_FOR = timedelta(hours=16)
@@ -119,6 +121,9 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
         return _skip(vin, "not_at_home")
     if reading is None:
         return _skip(vin, "vehicle_asleep")
+    if trigger is None and reading.charging_state in PLUGGED_OUT and not _is_online(s, vin):
+        # Asleep and unplugged as last seen: plugging in wakes the car and the scout plans then.
+        return _skip(vin, "not_plugged_in")
     position_note = None
     if at_home is None and not s.vehicle().location_readable():
         s.owner_actions.record(vin, _no_location_scope(), during="cycle")
@@ -213,13 +218,38 @@ def _home_and_reading(
 
 
 def _kept_reading(s: Services, vin: str, now: datetime) -> vehicle_readings.ChargeReading | None:
-    """The stored reading of a car asleep at home since, when nothing of ours has charged it meanwhile."""
+    """What a car asleep at home since its last reading still holds, so the failsafe need not wake it.
+
+    A sleeping car is where it was: unplugging, driving or charging wake it, and the scout then reads
+    it again. So the last reading stands (up to a week), adjusted when our plan ran to its end since.
+    """
     if _remembered_home(s, vin) is not True:
         return None
-    older = vehicle_readings.recent_reading(s.store, vin, now, max_age=vehicle_readings.ASLEEP_VALID_FOR)
-    if older is None or vehicle_readings.charged_since(s.store, vin, older.read_at, now):
+    older = vehicle_readings.recent_reading(s.store, vin, now, max_age=KEPT_READING_FOR)
+    if older is None:
         return None
-    return older
+    unplugged = older.charging_state in PLUGGED_OUT  # an unplugged car charged nothing since
+    if unplugged or not vehicle_readings.charged_since(s.store, vin, older.read_at, now):
+        return older
+    plan = (s.store.get(CYCLE_STATE, vin) or {}).get("plan") or {}
+    if _completed_since(plan, older, now):
+        # Our feasible plan for this reading has run to its end while the car slept plugged in at home:
+        # it is at its limit. Waking it to read that would cost $0.02 and change nothing.
+        return vehicle_readings.ChargeReading(
+            float(older.charge_limit_soc), older.charge_limit_soc, "Complete", older.read_at
+        )
+    return None
+
+
+def _completed_since(plan: dict[str, Any], reading: vehicle_readings.ChargeReading, now: datetime) -> bool:
+    """A feasible plan made to this reading's limit, begun after the reading and ended before now."""
+    try:
+        start, end = datetime.fromisoformat(plan["charging_start"]), datetime.fromisoformat(plan["charging_end"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    plugged = reading.charging_state not in PLUGGED_OUT
+    to_limit = plan.get("target_soc") in (None, reading.charge_limit_soc)
+    return bool(plan.get("feasible")) and plugged and to_limit and reading.read_at <= start and end <= now
 
 
 def _has_position(data: dict[str, Any]) -> bool:
