@@ -18,13 +18,20 @@ from shared.domain.planner import ChargingWindow, Plan
 # Full day names: the vehicle-command proxy (pkg/proxy/command.go, dayNamesBitMask) accepts
 # SUN, MON, TUES, WED, THURS, FRI, SAT and the full names, but not "Tue" or "Thu".
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ALL_DAYS = "All"  # the proxy's name for every day of the week
 MAX_SCHEDULE_ID = 2**53 - 1  # the proxy reads numbers as float64: larger ids would lose digits
 
 
 def charge_schedule_payload(
-    window: ChargingWindow, timezone: tzinfo, *, schedule_id: int, latitude: float, longitude: float
+    window: ChargingWindow,
+    timezone: tzinfo,
+    *,
+    schedule_id: int,
+    latitude: float,
+    longitude: float,
+    every_day: bool = False,
 ) -> dict[str, Any]:
-    """One one-time schedule starting on the window's local start day, from its start to its end."""
+    """One schedule from the window's local start to its end: one-time on its start day, or recurring every day."""
     if isinstance(schedule_id, bool) or not isinstance(schedule_id, int) or not 1 <= schedule_id <= MAX_SCHEDULE_ID:
         raise ValueError("schedule_id must be a whole number between 1 and 2**53 - 1")
     start = window.start.astimezone(timezone)
@@ -34,7 +41,7 @@ def charge_schedule_payload(
     # so it charges until the charge limit instead.
     end_usable = window.end - window.start < timedelta(days=1) and end_minute != start_minute
     return {
-        "days_of_week": DAY_NAMES[start.weekday()],
+        "days_of_week": ALL_DAYS if every_day else DAY_NAMES[start.weekday()],
         "enabled": True,
         "start_enabled": True,
         "start_time": start_minute,
@@ -42,7 +49,7 @@ def charge_schedule_payload(
         "end_time": end_minute,
         "lat": float(latitude),
         "lon": float(longitude),
-        "one_time": True,
+        "one_time": not every_day,
         "id": schedule_id,
     }
 

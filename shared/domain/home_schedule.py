@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta, tzinfo
+from datetime import tzinfo
 from typing import Any
 
+from shared.domain.charging_schedule import ALL_DAYS, charge_schedule_payload
 from shared.domain.planner import ChargingWindow
 
-ALL_DAYS = "All"
 ALL_DAYS_MASK = 127  # SUN=1 ... SAT=64, as the car reports days_of_week
 # The car stores coordinates as float32 (it reports 52.229698181152344 for 52.2297): compare rounded.
 COORD_DIGITS = 4
@@ -45,27 +45,12 @@ def home_schedule(
     """One recurring all-days schedule per window (wall-clock start and end), using ids in order."""
     if len(windows) > len(ids):
         raise ValueError(f"{len(windows)} windows need as many home schedule ids, got {len(ids)}")
-    payloads = []
-    for window, schedule_id in zip(windows, ids, strict=False):
-        start, end = window.start.astimezone(timezone), window.end.astimezone(timezone)
-        start_minute, end_minute = start.hour * 60 + start.minute, end.hour * 60 + end.minute
-        # A window of a day or more has no usable clock end: it charges until the limit instead.
-        end_usable = window.end - window.start < timedelta(days=1) and end_minute != start_minute
-        payloads.append(
-            {
-                "days_of_week": ALL_DAYS,
-                "enabled": True,
-                "start_enabled": True,
-                "start_time": start_minute,
-                "end_enabled": end_usable,
-                "end_time": end_minute if end_usable else 0,
-                "lat": float(latitude),
-                "lon": float(longitude),
-                "one_time": False,
-                "id": int(schedule_id),
-            }
+    return [
+        charge_schedule_payload(
+            window, timezone, schedule_id=int(schedule_id), latitude=latitude, longitude=longitude, every_day=True
         )
-    return payloads
+        for window, schedule_id in zip(windows, ids, strict=False)
+    ]
 
 
 def comparable(schedule: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -132,11 +132,17 @@ class FleetClient:
         Without the vehicle_location scope the answer has no drive_state: callers treat the position
         as unknown (the scope is known missing from the JWT's `scp`, or learnt from a 403 once a day).
         """
-        if not self.location_allowed():
-            return self._request("GET", f"/api/1/vehicles/{vin}/vehicle_data?{VEHICLE_DATA_QUERY_NO_LOCATION}")
+        # One token read serves the scope check and the first attempt (each read may be a secret access).
+        token = self._tokens.get_access_token()
+        if not self.location_allowed(token):
+            path = f"/api/1/vehicles/{vin}/vehicle_data?{VEHICLE_DATA_QUERY_NO_LOCATION}"
+            return self._request("GET", path, first_token=token)
         try:
             data = self._request(
-                "GET", f"/api/1/vehicles/{vin}/vehicle_data?{VEHICLE_DATA_QUERY}", scope=LOCATION_SCOPE
+                "GET",
+                f"/api/1/vehicles/{vin}/vehicle_data?{VEHICLE_DATA_QUERY}",
+                scope=LOCATION_SCOPE,
+                first_token=token,
             )
         except MissingScope as missing:
             if self._scopes is None or missing.scope != LOCATION_SCOPE:
@@ -151,11 +157,11 @@ class FleetClient:
             self._scopes.forget(LOCATION_SCOPE)
         return data
 
-    def location_allowed(self) -> bool:
+    def location_allowed(self, token: str | None = None) -> bool:
         """False when the token's `scp` lacks vehicle_location or a 403 taught us so in the last day."""
         if self._scopes is not None and LOCATION_SCOPE in self._scopes.missing():
             return False
-        granted = token_scopes(self._tokens.get_access_token())
+        granted = token_scopes(token or self._tokens.get_access_token())
         return granted is None or LOCATION_SCOPE in granted
 
     def fleet_status(self, vins: list[str]) -> dict[str, Any]:
@@ -226,6 +232,7 @@ class FleetClient:
         command: bool = False,
         scope: str | None = None,
         raw_response: bool = False,
+        first_token: str | None = None,
     ) -> dict[str, Any]:
         """One logical call: auth, bounded retries, error translation; returns Tesla's `response` object."""
         via_proxy = command and self._proxy_url is not None
@@ -235,7 +242,7 @@ class FleetClient:
         def attempt() -> dict[str, Any]:
             nonlocal attempt_no, forced_refresh
             attempt_no += 1
-            token = self._tokens.get_access_token()
+            token = first_token if attempt_no == 1 and first_token else self._tokens.get_access_token()
             response = self._send(method, path, body, token, attempt_no, via_proxy)
             if response.status_code == 401 and not forced_refresh:
                 forced_refresh = True  # one forced refresh per call: a second 401 is a real auth failure

@@ -131,8 +131,3 @@ class FleetStatusCache:
         base = VehicleProfile.from_doc(doc) if doc else VehicleProfile(vin, None, None, None, "")
         corrected = replace(base, **changes, checked_at=self._clock.now().isoformat())
         self._store.set(COLLECTION, vin, corrected.to_doc())
-
-    def known(self, vin: str) -> VehicleProfile | None:
-        """The stored profile, however old, without asking Tesla (for status reports)."""
-        doc = self._store.get(COLLECTION, vin)
-        return VehicleProfile.from_doc(doc) if doc else None

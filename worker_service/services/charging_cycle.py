@@ -121,8 +121,9 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
         return _skip(vin, "not_at_home")
     if reading is None:
         return _skip(vin, "vehicle_asleep")
-    if trigger is None and reading.charging_state in PLUGGED_OUT and not _is_online(s, vin):
-        # Asleep and unplugged as last seen: plugging in wakes the car and the scout plans then.
+    if trigger is None and reading.charging_state in PLUGGED_OUT and reading.read_at < now:
+        # A kept reading (the car slept since) says unplugged: plugging in wakes the car and the scout
+        # plans then. A reading taken now (the car is awake) still gets its home schedule.
         return _skip(vin, "not_plugged_in")
     position_note = None
     if at_home is None and not s.vehicle().location_readable():

@@ -61,15 +61,18 @@ def schedules_on_car(data: dict[str, Any] | None) -> list[dict[str, Any]] | None
     return [x for x in schedules if isinstance(x, dict)] if isinstance(schedules, list) else None
 
 
-def desired(s: Services, vin: str, windows: Sequence[ChargingWindow]) -> list[dict[str, Any]]:
-    """The home schedule holding these windows."""
+def _home(s: Services) -> tuple[float, float]:
     settings = s.settings
     if settings.home_latitude is None or settings.home_longitude is None:
         raise ConfigError("HOME_LATITUDE and HOME_LONGITUDE are required: a Tesla schedule is tied to a place")
+    return settings.home_latitude, settings.home_longitude
+
+
+def desired(s: Services, vin: str, windows: Sequence[ChargingWindow]) -> list[dict[str, Any]]:
+    """The home schedule holding these windows."""
+    latitude, longitude = _home(s)
     ids = home_ids(vin)[: len(windows)]
-    return home.home_schedule(
-        windows, settings.timezone, ids=ids, latitude=settings.home_latitude, longitude=settings.home_longitude
-    )
+    return home.home_schedule(windows, s.settings.timezone, ids=ids, latitude=latitude, longitude=longitude)
 
 
 def changes(
@@ -77,16 +80,14 @@ def changes(
 ) -> tuple[list[dict[str, Any]], home.ScheduleDiff]:
     """The wanted home schedule and the commands that would put it on the car (nothing is sent)."""
     wanted = desired(s, vin, windows)
-    settings = s.settings
-    assert settings.home_latitude is not None and settings.home_longitude is not None  # desired() checked
-    diff = home.diff(
-        wanted,
-        our_ids=home_ids(vin),
-        expected=expected(s, vin),
-        on_car=on_car,
-        home=(settings.home_latitude, settings.home_longitude),
-    )
-    return wanted, diff
+    return wanted, diff_to(s, vin, wanted, on_car)
+
+
+def diff_to(
+    s: Services, vin: str, wanted: Sequence[dict[str, Any]], on_car: list[dict[str, Any]] | None
+) -> home.ScheduleDiff:
+    """The commands that make the car hold these home-schedule payloads (nothing is sent)."""
+    return home.diff(wanted, our_ids=home_ids(vin), expected=expected(s, vin), on_car=on_car, home=_home(s))
 
 
 def put_on_car(

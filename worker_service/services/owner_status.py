@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = get_logger("WORKER")
 SCOUT_STATE = "scout_state"
-OWNER_EVENTS = "owner_events"
 RECENT_SESSIONS = 10
 EVENT_FIELDS = ("event", "session_id", "vin", "message", "remedy", "severity", "at")
 PLUGGED_OUT = (None, "Disconnected")

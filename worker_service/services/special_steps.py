@@ -9,8 +9,8 @@ the car, so cleanup treats "maybe changed" as "changed" and restores anyway.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from shared.domain import geofence
@@ -30,11 +30,6 @@ SEND_COMMANDS = ("set_charge_limit", "add_charge_schedule", "remove_charge_sched
 # Send failures that say the car itself is not cooperating (rather than Tesla's servers): worth a word
 # to the owner at once, while the retries run.
 CAR_SIDE_FAILURES = ("vehicle_unavailable", "tesla_command_failed", "signed_command_fault")
-
-
-def schedule_id_for(session_id: str) -> int:
-    """A stable charge-schedule id per session, so exactly our schedule can be removed later."""
-    return 100_000 + int(hashlib.sha256(session_id.encode()).hexdigest()[:8], 16) % 900_000_000
 
 
 class SessionRun:
@@ -335,22 +330,14 @@ def restore_session(s: Services, run: SessionRun, *, final_status: str | None = 
 
 def _restore_home_schedule(s: Services, run: SessionRun, vin: str) -> None:
     """Put back the home schedule the car held before the session (or none, when it held none)."""
-    before = run.session.get("home_schedule_before") or []
-    settings = s.settings
-    assert settings.home_latitude is not None and settings.home_longitude is not None
-    from shared.domain import home_schedule as home
-
-    diff = home.diff(
-        before,
-        our_ids=home_schedule.home_ids(vin),
-        expected=home_schedule.expected(s, vin),
-        on_car=None,
-        home=(settings.home_latitude, settings.home_longitude),
+    before = list(run.session.get("home_schedule_before") or [])
+    diff = home_schedule.diff_to(s, vin, before, None)
+    # A session recorded before the home schedule used ids of its own: those go too.
+    ours = home_schedule.home_ids(vin)
+    legacy = {int(i) for i in run.session.get("schedule_ids") or [] if int(i) not in ours}
+    home_schedule.put_on_car(
+        s, vin, before, replace(diff, remove=sorted(set(diff.remove) | legacy)), purpose="everyday"
     )
-    # Ids the session used beyond the everyday ones go; older sessions' own ids are removed too.
-    legacy = [int(i) for i in run.session.get("schedule_ids") or [] if int(i) not in home_schedule.home_ids(vin)]
-    extra = home.ScheduleDiff(send=diff.send, remove=sorted(set(diff.remove) | set(legacy)), foreign=[], vanished=[])
-    home_schedule.put_on_car(s, vin, list(before), extra, purpose="everyday")
 
 
 def _closing_status(session: S.Session) -> str:
