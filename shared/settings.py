@@ -15,6 +15,8 @@ from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shared.domain.ready_by import DAILY, DepartureDays, parse_departure_days
+from shared.domain.ready_by import EXAMPLES as READY_BY_DAYS_EXAMPLES
 from shared.errors import ConfigError
 from shared.prices.entsoe_areas import resolve_area
 
@@ -96,6 +98,8 @@ class Settings:
     port: int
     # K_SERVICE is set: Cloud Run's front end checked the caller's ID token before the request arrived.
     on_cloud_run: bool = False
+    # The mornings READY_BY holds (READY_BY_DAYS); on the eve of another day the plan spans the next 24 h.
+    ready_by_days: DepartureDays = DAILY
     # e-mail (lower case) -> the service account's unique id, the `sub` of its ID tokens.
     worker_allowed_invoker_ids: Mapping[str, str] = field(default_factory=dict)
     # Google accounts (lower case) that may call the owner endpoints with their own identity.
@@ -221,6 +225,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
     if not match:
         raise ConfigError("READY_BY must be a local time HH:MM")
     ready_by = time(int(match.group(1)), int(match.group(2)))
+    try:
+        ready_by_days = parse_departure_days(r.text("READY_BY_DAYS", "daily") or "daily")
+    except ValueError:
+        raise ConfigError(f"READY_BY_DAYS must be one of {READY_BY_DAYS_EXAMPLES}") from None
 
     default_mode = "google-oidc" if backend == "gcp" else "shared-secret"
     auth_mode = r.choice("WORKER_AUTH_MODE", AUTH_MODES, default_mode)
@@ -307,6 +315,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, component: str = "wor
         departure_margin_minutes=r.integer("DEPARTURE_MARGIN_MINUTES", 60, low=0, high=24 * 60),
         planning_horizon_hours=r.integer("PLANNING_HORIZON_HOURS", 36, low=1, high=24 * 14),
         ready_by=ready_by,
+        ready_by_days=ready_by_days,
         max_windows=r.integer("MAX_WINDOWS", 1, low=1, high=24),
         scheduler_service_account=r.text("SCHEDULER_SERVICE_ACCOUNT"),
         secret_manager_endpoint=r.url("SECRET_MANAGER_ENDPOINT", None),

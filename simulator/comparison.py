@@ -114,7 +114,8 @@ def measures(
             "max_windows": max_windows,
             "saving_captured": _round(captured(best, arrival, cheapest)),
             "note": "the cheapest a planner with perfect knowledge of the night's prices could do while held to the "
-            "worker's rules: the energy in by READY_BY after plugging in, in at most MAX_WINDOWS windows "
+            "worker's rules: the energy in by READY_BY after plugging in (on the eve of a day READY_BY_DAYS leaves "
+            "out, within the next 24 hours), in at most MAX_WINDOWS windows "
             "(cost_any_windows: in any number); the cheapest possible may use any minute until the car really left",
         },
         "sessions": sessions,

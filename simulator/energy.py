@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from shared.domain.prices import PriceInterval
+from shared.domain.ready_by import DAILY, DepartureDays, planning_end
 
 FIXED_WINDOW_START = time(22, 0)
 FIXED_WINDOW_END = time(6, 0)
@@ -217,13 +218,11 @@ def outside_windows(
     return sorted(found)
 
 
-def ready_by_deadline(plugged: datetime, until: datetime, ready_by: time, timezone: tzinfo) -> datetime:
-    """The first READY_BY wall time after `plugged` (the everyday cycle's deadline), at most `until`."""
-    local = plugged.astimezone(timezone)
-    deadline = datetime.combine(local.date(), ready_by, tzinfo=timezone)
-    if deadline <= local:
-        deadline = datetime.combine(local.date() + timedelta(days=1), ready_by, tzinfo=timezone)
-    return min(deadline, until)
+def ready_by_deadline(
+    plugged: datetime, until: datetime, ready_by: time, timezone: tzinfo, days: DepartureDays = DAILY
+) -> datetime:
+    """Where the everyday cycle's plan made at `plugged` ends (shared/domain/ready_by), at most `until`."""
+    return min(planning_end(plugged, ready_by, days, timezone), until)
 
 
 def one_window_cost(session: PlugSession, kwh: float, power_kw: float, prices: PriceCurve) -> float | None:

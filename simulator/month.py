@@ -117,6 +117,7 @@ class SimulationRun:
     wall_seconds: float = 0.0
     plugged_since: datetime | None = None
     home_since: datetime | None = None
+    departures: list[tuple[datetime, str, float]] = field(default_factory=list)  # (when, where to, battery %)
     price_model: str = "as the source gives it"  # how `prices` were made from the energy price (reports)
     soak: dict[str, Any] | None = None  # the soak's figures and rules, when it was a soak (simulator/soak.py)
 
@@ -371,6 +372,7 @@ def _apply(run: SimulationRun, event: HouseholdEvent) -> str:
             run.home_since = None
         if event.need is not None:
             _departed(run, event, float(snapshot["battery_level"]))
+        run.departures.append((now, event.place, float(snapshot["battery_level"])))
         sim.drive(vin)
         return f"leaves for {event.place} with {snapshot['battery_level']:.1f} %"
     if event.kind == "en_route":

@@ -163,6 +163,7 @@ def build_report(
             "minutes with perfect foresight; drawn_at_plug_in is what the car charged on being plugged in, before "
             "the scout's next tick had the worker send a schedule",
         },
+        "departures": _departures(run),
         "special_sessions": {
             "completed": statuses.get("COMPLETED", 0),
             "failed": statuses.get("FAILED", 0),
@@ -234,6 +235,26 @@ def _figures(run: SimulationRun) -> EnergyFigures:
     )
 
 
+def _departures(run: SimulationRun) -> dict[str, Any]:
+    """The battery the car left home with, split by whether READY_BY held that morning (READY_BY_DAYS)."""
+    settings, zone = run.system.settings, run.scenario.timezone
+    home = [(at, soc) for at, place, soc in run.departures if place != "home"]
+    kinds: dict[str, list[float]] = {"ready_by_days": [], "other_days": []}
+    for at, soc in home:
+        kinds["ready_by_days" if settings.ready_by_days.includes(at.astimezone(zone).date()) else "other_days"].append(
+            soc
+        )
+    return {
+        "ready_by_days_setting": settings.ready_by_days.describe(),
+        **{
+            kind: {"count": len(socs), "lowest_battery": round(min(socs), 1) if socs else None}
+            for kind, socs in kinds.items()
+        },
+        "note": "battery % when the car drove off from home; READY_BY holds on ready_by_days mornings only, so on "
+        "other days the car may leave before the plan of the day before ran (it then charges the next night)",
+    }
+
+
 def _issue_15(run: SimulationRun, figures: EnergyFigures, table: Mapping[str, Any], scale: float) -> dict[str, Any]:
     """Issue 15's figures of this run (simulator/comparison.py): costs, ratios, charging outside windows, causes."""
     settings, curve, power = run.system.settings, PriceCurve(run.prices), run.scenario.car.charger_power_kw
@@ -245,7 +266,8 @@ def _issue_15(run: SimulationRun, figures: EnergyFigures, table: Mapping[str, An
         if arrived is None or s.start < arrived
     ]
     deadlines = [
-        ready_by_deadline(s.start, s.end, settings.ready_by, run.scenario.timezone) for s in figures.per_session
+        ready_by_deadline(s.start, s.end, settings.ready_by, run.scenario.timezone, settings.ready_by_days)
+        for s in figures.per_session
     ]
 
     def best(windows: int | None) -> list[float]:

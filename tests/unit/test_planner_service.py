@@ -12,10 +12,11 @@ import pytest
 
 from shared.clock import ManualClock
 from shared.domain.prices import PriceInterval
+from shared.domain.ready_by import parse_departure_days
 from shared.errors import ValidationError
 from shared.prices.factory import build_price_source
 from shared.settings import Settings, load_settings
-from worker_service.services.planning import parse_plan_request, plan_charging
+from worker_service.services.planning import parse_plan_request, plan_charging, plan_everyday
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NOW = datetime(2026, 11, 23, 19, 0, tzinfo=WARSAW)  # a Monday evening
@@ -135,3 +136,64 @@ def test_the_body_may_plan_as_if_it_were_another_moment() -> None:
 def test_bad_bodies_get_one_clear_message(body: Any, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         parse_plan_request(body, NOW)
+
+
+class StepSource:
+    """Prices from a function of the local hour and weekday, hour by hour; records what it was asked."""
+
+    currency = "PLN"
+
+    def __init__(self, price_at: Any) -> None:
+        self.price_at = price_at
+        self.asked: list[tuple[datetime, datetime]] = []
+
+    def prices(self, start: datetime, end: datetime) -> list[PriceInterval]:
+        self.asked.append((start, end))
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        out = []
+        while hour < end:
+            out.append(PriceInterval(hour, hour + timedelta(hours=1), self.price_at(hour.astimezone(WARSAW))))
+            hour += timedelta(hours=1)
+        return out
+
+
+def _sunny_weekend(moment: datetime) -> float:
+    """Night 0.40, day 0.60, and a free midday on Saturdays (the late-February TGE weekend)."""
+    if moment.weekday() == 5 and 10 <= moment.hour < 15:
+        return 0.0
+    return 0.40 if moment.hour < 6 or moment.hour >= 22 else 0.60
+
+
+FRIDAY = datetime(2026, 2, 27, 17, 37, tzinfo=WARSAW)
+
+
+@pytest.mark.parametrize(("days", "charges_on"), [("daily", "2026-02-28T0"), ("workdays", "2026-02-28T1")])
+def test_the_eve_of_a_day_off_may_use_the_next_days_cheap_hours(tmp_path: Path, days: str, charges_on: str) -> None:
+    settings = load_settings({"STATE_DIR": str(tmp_path), "WORKER_AUTH_MODE": "none", "READY_BY_DAYS": days})
+    source = StepSource(_sunny_weekend)
+    plan = plan_everyday(settings, source, current_soc=60, target_soc=80, now=FRIDAY).to_dict()
+    assert plan["feasible"] is True and plan["charging_start"].startswith(charges_on), plan
+    assert len(source.asked) == 1  # one price request, whatever the horizon
+    if days == "workdays":  # Saturday's free hours, within a day of now
+        assert plan["estimated_cost"] == 0.0 and plan["deadline"] == "2026-02-28T16:37:00+01:00"
+    else:
+        assert plan["deadline"] == "2026-02-28T06:00:00+01:00"
+
+
+def test_at_equal_prices_the_eve_of_a_day_off_keeps_the_car_ready_by_ready_by(tmp_path: Path) -> None:
+    settings = load_settings({"STATE_DIR": str(tmp_path), "WORKER_AUTH_MODE": "none", "READY_BY_DAYS": "workdays"})
+    flat_nights = StepSource(lambda moment: 0.40 if moment.hour < 6 or moment.hour >= 13 else 0.60)
+    plan = plan_everyday(settings, flat_nights, current_soc=60, target_soc=80, now=FRIDAY)
+    assert plan.deadline == datetime(2026, 2, 28, 6, tzinfo=WARSAW)  # Saturday 13:00 is no cheaper than the night
+    assert plan.charging_end is not None and plan.charging_end <= datetime(2026, 2, 28, 6, tzinfo=WARSAW)
+
+
+def test_a_need_that_does_not_fit_by_ready_by_takes_the_longer_day(tmp_path: Path) -> None:
+    settings = load_settings({"STATE_DIR": str(tmp_path), "WORKER_AUTH_MODE": "none", "READY_BY_DAYS": "mon-fri"})
+    late = datetime(2026, 2, 28, 2, 0, tzinfo=WARSAW)  # Saturday 02:00: four hours to 06:00 are not enough
+    plan = plan_everyday(settings, StepSource(lambda moment: 0.5), current_soc=10, target_soc=90, now=late)
+    assert plan.feasible is True and plan.deadline == datetime(2026, 3, 1, 1, 0, tzinfo=WARSAW)
+    daily = dataclasses.replace(settings, ready_by_days=parse_departure_days("daily"))
+    assert (
+        plan_everyday(daily, StepSource(lambda moment: 0.5), current_soc=10, target_soc=90, now=late).feasible is False
+    )

@@ -32,6 +32,7 @@ def test_contract_defaults_on_the_local_backend(tmp_path: Path) -> None:
     assert (s.battery_capacity_kwh, s.charger_power_kw, s.charging_efficiency) == (75.0, 11.0, 0.9)
     assert (s.send_lead_minutes, s.cleanup_delay_minutes, s.departure_margin_minutes) == (120, 30, 60)
     assert s.planning_horizon_hours == 36 and s.ready_by == time(7, 0) and s.max_windows == 1
+    assert s.ready_by_days.daily and s.ready_by_days.describe() == "daily"
     assert s.tesla_auth_url == "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"
     assert s.tesla_api_base_url == "https://fleet-api.prd.eu.vn.cloud.tesla.com"
     assert s.worker_service_url == "http://127.0.0.1:8080"
@@ -67,6 +68,8 @@ def test_local_shared_secret_is_generated_once_with_mode_0600(tmp_path: Path) ->
         ("HOME_RADIUS_METERS", "nan", "HOME_RADIUS_METERS"),
         ("TIMEZONE", "Mars/Olympus", "TIMEZONE"),
         ("READY_BY", "7am", "READY_BY"),
+        ("READY_BY_DAYS", "weekends", "READY_BY_DAYS must be one of 'daily', 'workdays'"),
+        ("READY_BY_DAYS", "fri-mon", "READY_BY_DAYS"),
         ("MAX_WINDOWS", "1.5", "MAX_WINDOWS"),
         ("CHARGING_EFFICIENCY", "2", "CHARGING_EFFICIENCY"),
         ("OFFPEAK_TARIFF", "G99", "OFFPEAK_TARIFF"),

@@ -51,16 +51,6 @@ def cycle_schedule_id(vin: str) -> int:
     return home_schedule.base_id(vin)
 
 
-def next_ready_by(s: Services, now: datetime) -> datetime:
-    """The next READY_BY in local time (today's when still ahead, else tomorrow's), DST-safe."""
-    tz = s.settings.timezone
-    local = now.astimezone(tz)
-    candidate = datetime.combine(local.date(), s.settings.ready_by, tzinfo=tz)
-    if candidate <= local:
-        candidate = datetime.combine(local.date() + timedelta(days=1), s.settings.ready_by, tzinfo=tz)
-    return candidate
-
-
 def run_cycle(s: Services, *, trigger: dict[str, Any] | None, may_wake: bool) -> dict[str, Any]:
     """Run the cycle for the trigger's vehicle (or every vehicle); one result per vehicle."""
     vins = s.settings.vins
@@ -141,11 +131,10 @@ def _cycle_vehicle(s: Services, vin: str, *, trigger: dict[str, Any] | None, may
     target = reading.charge_limit_soc
     if reading.battery_level >= target:
         return _skip(vin, "already_at_limit", battery_level=reading.battery_level, charge_limit=target)
-    from worker_service.services.planning import plan_charging
+    from worker_service.services.planning import plan_everyday
 
-    departure = next_ready_by(s, now)
-    plan = plan_charging(
-        s.settings, s.price_source(), current_soc=reading.battery_level, target_soc=target, departure=departure, now=now
+    plan = plan_everyday(
+        s.settings, s.price_source(), current_soc=reading.battery_level, target_soc=target, now=now
     ).to_dict()
     if not plan.get("windows"):
         return _skip(vin, "no_charging_window", plan=plan)
