@@ -192,7 +192,7 @@ def crash_worker(run: Any) -> None:
     run.store.inner = factory.build_document_store(settings)
     run.secrets.inner = factory.build_secret_store(settings)
     services, app = build_worker(settings, clock, http, store=run.store, secrets=run.secrets, scheduler=run.jobs)
-    if run.scenario.prices in price_data.SERIES:
+    if price_data.price_set(run.scenario.prices).feed:  # tge, rce and both with a distribution tariff
         services.price_source_factory = lambda: build_price_source(settings, clock, session=http)
     system.services = services
     system.apps[WORKER_HOST] = run.meter.wrap("worker", app)

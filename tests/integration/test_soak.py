@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -68,6 +70,15 @@ def test_the_soak_is_deterministic_for_a_seed(soaked: SimulationRun) -> None:
     assert first["faults_injected"] == second["faults_injected"]
     assert first["crash_times"] == second["crash_times"]
     assert first["needs"] == second["needs"]
+
+
+def test_after_a_crash_the_new_worker_still_reads_the_price_feed_of_a_set_with_a_distribution_tariff() -> None:
+    scenario = dataclasses.replace(load_scenario(), prices="rce+tauron:G12w")
+    run = run_simulation(scenario, days=2, seed=SEED, soak=Soak(SoakConfig(fault_rate=0.0, seed=SEED)))
+    assert figures(run)["worker_crashes"]["done"] >= 1
+    now = run.system.clock.now()
+    prices = run.system.services.price_source().prices(now - timedelta(hours=6), now)
+    assert prices and all(p.price_per_kwh > 0 for p in prices)  # the owner's price: energy plus distribution
 
 
 def test_random_faults_spare_the_token_endpoint_and_count_by_kind() -> None:
