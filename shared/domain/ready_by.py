@@ -13,6 +13,10 @@ time tomorrow. On a daylight-saving night "the same wall time tomorrow" is taken
 reading (a time that does not exist or happens twice), and a plan made in the first pass of the
 repeated autumn hour keeps to READY_BY, so no time of day of the next day comes round before the
 plan reaches it.
+
+The price of that freedom: when the cloud is down after such a plan, the car keeps that plan's
+times of day (a weekend midday) instead of a night window until the scout's next arrival plans
+again. With `daily` nothing changes.
 """
 
 from __future__ import annotations

@@ -271,3 +271,52 @@ def test_quarter_hours_cut_by_now_and_the_deadline_match_a_minute_oracle(
     if fit:  # the programme on its own agrees too, also where the sort already answers
         direct = windows_by_dynamic_programme(segments, fit, k)
         assert direct == selection
+
+
+# Many windows for the rows needed (k close to need / u): the programme then keeps only a narrow band of
+# budgets per row (the others share the row's unconstrained cost or cannot reach k) and budget 0 only as
+# the empty plan. Five-minute prices keep the minute oracle quick; equal neighbours merge into segments of
+# several rows, and `now` and the deadline cut the first and last ones short.
+fives = st.lists(st.one_of(st.none(), st.sampled_from([0.0, 0.1, 0.3, 0.5])), min_size=3, max_size=16)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    prices=fives,
+    cut_start=st.integers(0, 4),
+    cut_end=st.integers(0, 4),
+    rows=st.integers(1, 10),
+    extra=st.integers(0, 4),
+    slack=st.integers(-2, 3),
+)
+@example(  # 20-minute segments: four rows taken at once, more than a band holds
+    prices=[0.1, 0.0, 0.0, 0.0, 0.0, 0.3, 0.1, 0.3, 0.0, 0.0, 0.0, 0.0, 0.5],
+    cut_start=0,
+    cut_end=0,
+    rows=9,
+    extra=0,
+    slack=0,
+)
+@example(prices=[0.0, 0.3, 0.0, 0.3, 0.0, 0.3, 0.0], cut_start=2, cut_end=3, rows=3, extra=2, slack=-2)  # k > rows
+def test_many_windows_for_the_rows_needed_match_a_minute_oracle(
+    prices: list[float | None], cut_start: int, cut_end: int, rows: int, extra: int, slack: int
+) -> None:
+    intervals = [
+        PriceInterval(ORIGIN + timedelta(minutes=5 * i), ORIGIN + timedelta(minutes=5 * (i + 1)), p)
+        for i, p in enumerate(prices)
+        if p is not None
+    ]
+    start, end = ORIGIN + timedelta(minutes=cut_start), ORIGIN + timedelta(minutes=5 * len(prices) - cut_end)
+    origin, horizon = minute_grid(start, end)
+    per_minute = [
+        None if prices[(cut_start + m) // 5] is None else price_units(prices[(cut_start + m) // 5] or 0.0)
+        for m in range(horizon)
+    ]
+    segments = to_segments(intervals, origin, horizon)
+    need, k = 5 * rows + extra, max(1, rows - slack)
+    run_lengths = sorted((run[-1].end - run[0].start for run in runs(segments)), reverse=True)
+    fit = min(need, sum(run_lengths[:k]))
+    assume(fit > 0)
+    selection = windows_by_dynamic_programme(segments, fit, k)
+    chosen = frozenset(m for s, e in selection.windows for m in range(s, e))
+    assert (chosen, selection.cost) == latest_minute_oracle(per_minute, need, k)
