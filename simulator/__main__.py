@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from simulator.price_data import PriceDataError
 from simulator.scenario import PRICE_SOURCES, ScenarioError, load_scenario
@@ -78,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = build_report(run, alert_conditions=args.alert_conditions)
     if args.report is not None:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write(args.report, report)
     if not args.quiet:
         print(f"Simulated {report['days']} days of '{report['scenario']}' (seed {report['seed']}):")
         print("\n".join(summary_lines(report)))
@@ -107,8 +107,7 @@ def _compare(args: argparse.Namespace) -> int:
     at_once = side_by_side.processes(args.jobs, sets)
     report = side_by_side.merged(reports, processes=at_once)
     if args.report is not None:
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        _write(args.report, report)
     if not args.quiet:
         print(f"Simulated {report['days']} days of '{report['scenario']}' (seed {report['seed']}), {sets[0]}:")
         print("\n".join(summary_lines(report)))
@@ -117,6 +116,11 @@ def _compare(args: argparse.Namespace) -> int:
         if args.report is not None:
             print(f"report written to {args.report}")
     return 0
+
+
+def _write(path: Path, report: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

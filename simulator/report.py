@@ -238,12 +238,11 @@ def _figures(run: SimulationRun) -> EnergyFigures:
 def _departures(run: SimulationRun) -> dict[str, Any]:
     """The battery the car left home with, split by whether READY_BY held that morning (READY_BY_DAYS)."""
     settings, zone = run.system.settings, run.scenario.timezone
-    home = [(at, soc) for at, place, soc in run.departures if place != "home"]
     kinds: dict[str, list[float]] = {"ready_by_days": [], "other_days": []}
-    for at, soc in home:
-        kinds["ready_by_days" if settings.ready_by_days.includes(at.astimezone(zone).date()) else "other_days"].append(
-            soc
-        )
+    for at, place, soc in run.departures:
+        if place != "home":  # a departure from home (towards work or a trip)
+            held = settings.ready_by_days.includes(at.astimezone(zone).date())
+            kinds["ready_by_days" if held else "other_days"].append(soc)
     return {
         "ready_by_days_setting": settings.ready_by_days.describe(),
         **{

@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from shared.domain.ready_by import DAY_NAMES
+
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "commuter.yaml"
 # Price sets: an energy price, and with `+operator:tariff` the owner's price on it (OFFPEAK_DISTRIBUTION).
 PRICE_SOURCES = ("g12w", "tge", "tge+tauron:G12w", "rce", "rce+tauron:G12w")
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class ScenarioError(ValueError):

@@ -31,6 +31,17 @@ class Selection:
         return sum(end - start for start, end in self.windows)
 
 
+def joined(pieces: Sequence[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Minute pieces as windows, in order: pieces that touch become one window."""
+    windows: list[tuple[int, int]] = []
+    for start, end in sorted(pieces):
+        if windows and windows[-1][1] == start:
+            windows[-1] = (windows[-1][0], end)
+        else:
+            windows.append((start, end))
+    return tuple(windows)
+
+
 def runs(segments: Sequence[Segment]) -> list[list[Segment]]:
     """Maximal chains of back-to-back segments: the stretches a single window may use."""
     chains: list[list[Segment]] = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.domain.cheapest_window import Selection, cheapest_window, runs
+from shared.domain.cheapest_window import Selection, cheapest_window, joined, runs
 from shared.domain.minute_prices import Segment
 from shared.domain.windows_dp import windows_by_dynamic_programme
 
@@ -56,14 +56,4 @@ def cheapest_minutes(segments: Sequence[Segment], length: int) -> Selection:
         pieces.append((segment.end - take, segment.end))
         cost += take * segment.price
         remaining -= take
-    return Selection(_join(pieces), cost)
-
-
-def _join(pieces: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    windows: list[tuple[int, int]] = []
-    for start, end in sorted(pieces):
-        if windows and windows[-1][1] == start:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return tuple(windows)
+    return Selection(joined(pieces), cost)

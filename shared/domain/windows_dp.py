@@ -68,7 +68,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from math import gcd
 
-from shared.domain.cheapest_window import Selection
+from shared.domain.cheapest_window import Selection, joined
 from shared.domain.minute_prices import Segment
 
 _INF = float("inf")  # "cannot be reached"
@@ -428,13 +428,7 @@ def _rebuild(
                 break
         else:  # pragma: no cover - the forward pass guarantees a predecessor
             raise AssertionError("no predecessor while rebuilding the plan")
-    windows: list[tuple[int, int]] = []
-    for start, end in sorted(pieces):
-        if windows and windows[-1][1] == start:
-            windows[-1] = (windows[-1][0], end)
-        else:
-            windows.append((start, end))
-    return tuple(windows)
+    return joined(pieces)
 
 
 _WHOLE, _END, _START, _SKIP = range(4)  # a segment's options, latest minutes first

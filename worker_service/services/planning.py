@@ -89,7 +89,8 @@ def plan_everyday(
     ready = next_ready_by(now, settings.ready_by, settings.timezone)
     end = planning_end(now, settings.ready_by, settings.ready_by_days, settings.timezone)
     deadline, longest = _deadline(settings, ready), _deadline(settings, end)
-    prices = price_source.prices(now, max(deadline, longest)) if max(deadline, longest) > now else []
+    horizon = max(deadline, longest)  # one price request serves both plans
+    prices = price_source.prices(now, horizon) if horizon > now else []
     plan = _plan(settings, prices, price_source.currency, current_soc, target_soc, now, deadline)
     if end != ready:
         later = _plan(settings, prices, price_source.currency, current_soc, target_soc, now, longest)
